@@ -1,0 +1,42 @@
+# One entry point per job. Every target creates the venv on first use.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test lint typecheck unit run bench faults clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The whole check: lint, types, then every test (the command CI runs).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy addon app.py tests bench
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy addon app.py tests bench
+
+## The main job: the whole add-on on local defaults (emulators, no Google account).
+run: $(STAMP)
+	$(BIN)/python -m addon.local
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache artifacts
