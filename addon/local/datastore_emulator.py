@@ -8,6 +8,7 @@ consistent (``--consistency=1.0``) so tests are deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -99,14 +100,14 @@ class DatastoreEmulator:
 
     def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://{self.host_port}/", timeout=1) as r:  # noqa: S310
+            with urllib.request.urlopen(f"http://{self.host_port}/", timeout=1) as r:
                 return bool(r.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 
     def reset(self) -> None:
         """Drop every entity (the emulator's own ``/reset`` endpoint)."""
-        req = urllib.request.Request(f"http://{self.host_port}/reset", method="POST")  # noqa: S310
+        req = urllib.request.Request(f"http://{self.host_port}/reset", method="POST")
         with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
             r.read()
 
@@ -116,10 +117,8 @@ class DatastoreEmulator:
                 os.killpg(self._proc.pid, signal.SIGTERM)
                 self._proc.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self._proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self._proc.wait(timeout=10)
         self._proc = None
         if self._data_dir:

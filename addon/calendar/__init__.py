@@ -1,0 +1,1 @@
+"""Calendar API access (google-api-python-client) with retries and typed errors."""

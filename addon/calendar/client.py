@@ -1,0 +1,217 @@
+"""The Calendar API client the add-on uses: the real google-api-python-client, built once per
+process from the discovery document shipped with the library (no network at build time),
+executed per call with an ``httplib2.Http`` of its own (httplib2 is not thread-safe).
+
+Retries live here, not in the sync algorithm: 429, 403 ``rateLimitExceeded`` /
+``userRateLimitExceeded`` and 5xx are retried with exponential backoff and full jitter, a
+bounded number of times (Calendar's quota guide asks for exactly that). Everything else is
+raised at once as a ``CalendarError`` subclass.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from google.auth.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from addon.calendar.errors import (
+    BadRequest,
+    CalendarError,
+    CalendarUnavailable,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+    SyncTokenInvalid,
+    Unauthorized,
+)
+
+RETRYABLE_403 = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+QUOTA_403 = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+MAX_PAGE_SIZE = 2500  # events.list maxResults upper bound (calendar.v3 discovery document)
+
+_services: dict[str | None, Any] = {}
+_services_lock = threading.Lock()
+
+
+def _service(api_endpoint: str | None) -> Any:
+    """The discovery-built resource, once per endpoint; credentials come per call."""
+    with _services_lock:
+        svc = _services.get(api_endpoint)
+        if svc is None:
+            options = {"api_endpoint": api_endpoint} if api_endpoint else None
+            svc = build(
+                "calendar",
+                "v3",
+                http=httplib2.Http(),  # placeholder; every execute() passes its own
+                static_discovery=True,
+                cache_discovery=False,
+                client_options=options,
+            )
+            _services[api_endpoint] = svc
+        return svc
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 16.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        return self.rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+def error_reason(exc: HttpError) -> str | None:
+    """The machine reason of a Google error (``error.errors[0].reason``)."""
+    details = getattr(exc, "error_details", None)
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        reason = details[0].get("reason")
+        if isinstance(reason, str):
+            return reason
+    try:
+        body = json.loads(exc.content)
+        return str(body["error"]["errors"][0]["reason"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def classify(exc: HttpError, *, single_event: bool = False) -> CalendarError:
+    status = int(exc.resp.status)
+    reason = error_reason(exc)
+    message = f"Calendar API {status} {reason or ''}".strip()
+    if status == 410 and reason == "fullSyncRequired":
+        return SyncTokenInvalid(message, status, reason)
+    if status == 404 or (status == 410 and single_event):
+        return NotFound(message, status, reason)
+    if status == 412:
+        return PreconditionFailed(message, status, reason)
+    if status == 401:
+        return Unauthorized(message, status, reason)
+    if status == 403 and reason in QUOTA_403:
+        return QuotaExceeded(message, status, reason)
+    if status == 403 and reason not in RETRYABLE_403:
+        return Forbidden(message, status, reason)
+    if status == 400:
+        return BadRequest(message, status, reason)
+    return CalendarUnavailable(message, status, reason)
+
+
+def _retryable(exc: HttpError) -> bool:
+    status = int(exc.resp.status)
+    return status == 429 or status >= 500 or (status == 403 and error_reason(exc) in RETRYABLE_403)
+
+
+class CalendarClient:
+    """Calendar calls made on behalf of one user (their OAuth token) or a delegated account."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        api_endpoint: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._credentials = credentials
+        self._endpoint = api_endpoint
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self.calls: dict[str, int] = {}
+
+    def _execute(self, name: str, request: Any, *, single_event: bool = False) -> Any:
+        http = google_auth_httplib2.AuthorizedHttp(
+            self._credentials, http=httplib2.Http(timeout=self._timeout)
+        )
+        attempt = 0
+        while True:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            try:
+                return request.execute(http=http)
+            except HttpError as exc:
+                if not _retryable(exc) or attempt + 1 >= self._retry.attempts:
+                    raise classify(exc, single_event=single_event) from None
+            except (OSError, httplib2.HttpLib2Error) as exc:
+                if attempt + 1 >= self._retry.attempts:
+                    raise CalendarUnavailable(f"Calendar API unreachable: {exc}") from None
+            self._retry.sleep(self._retry.delay(attempt))
+            attempt += 1
+
+    @property
+    def _events(self) -> Any:
+        return _service(self._endpoint).events()
+
+    def get_event(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
+        """The event, or None when it does not exist (404/410)."""
+        req = self._events.get(calendarId=calendar_id, eventId=event_id)
+        try:
+            return dict(self._execute("events.get", req, single_event=True))
+        except NotFound:
+            return None
+
+    def list_page(
+        self,
+        calendar_id: str,
+        *,
+        sync_token: str | None = None,
+        page_token: str | None = None,
+        time_min: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of events.list. With a sync token only the token, the page token and the
+        page size are sent: Calendar refuses window and ordering parameters with it."""
+        params: dict[str, Any] = {
+            "calendarId": calendar_id,
+            "maxResults": MAX_PAGE_SIZE,
+            "showDeleted": True,
+        }
+        if sync_token:
+            params["syncToken"] = sync_token
+        elif time_min:
+            params["timeMin"] = time_min
+        if page_token:
+            params["pageToken"] = page_token
+        return dict(self._execute("events.list", self._events.list(**params)))
+
+    def iter_pages(
+        self, calendar_id: str, *, sync_token: str | None = None, time_min: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every page, empty ones included, until the page carrying ``nextSyncToken``."""
+        page_token: str | None = None
+        while True:
+            page = self.list_page(
+                calendar_id, sync_token=sync_token, page_token=page_token, time_min=time_min
+            )
+            yield page
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return
+
+    def patch_conference_data(
+        self, calendar_id: str, event_id: str, etag: str, conference_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write conference data onto the event only if it is still at ``etag``.
+
+        ``conferenceDataVersion=1`` or Calendar ignores the field; ``sendUpdates=none``
+        because guests need no e-mail for our bookkeeping write.
+        """
+        req = self._events.patch(
+            calendarId=calendar_id,
+            eventId=event_id,
+            body={"conferenceData": conference_data},
+            conferenceDataVersion=1,
+            sendUpdates="none",
+        )
+        req.headers["If-Match"] = etag
+        return dict(self._execute("events.patch", req, single_event=True))

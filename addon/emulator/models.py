@@ -1,0 +1,513 @@
+"""Calendar state: users, calendars, events and their change log (the moto "models" layer).
+
+Concurrency: one ``RLock`` guards all state; every API operation runs entirely inside
+it, so each is atomic. Change listeners and push notifications run after the lock is
+released (``_after_commit``), never while holding it.
+
+Change tracking (what makes sync tokens cheap and paging safe): each calendar has a
+monotonically increasing change sequence number ``seq``. Every committed change of an
+event stores the new ``seq`` on the event and appends ``(seq, event_id)`` to the
+calendar's change log (two parallel lists, sorted by construction). An incremental list
+bisects the log to the token's seq, so its cost grows with the number of changes since
+the token, not with the calendar's size. Stale log entries (the event changed again
+later) are skipped by comparing with the event's current seq. See ``listing.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from addon.emulator import exceptions as exc
+from addon.emulator.clock import Clock, rfc3339
+from addon.emulator.conference import validate_conference_data
+from addon.emulator.faults import FaultInjector
+from addon.emulator.push import PushHub
+from addon.emulator.recurrence import RecurrenceError, expand, split_instance_id, to_utc
+from addon.emulator.seams import ChangeListener
+from addon.emulator.tokens import TokenCodec
+
+ROLES = ("reader", "writer", "owner")
+_ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
+# Fields an API client may write; read-only and server-managed ones are dropped silently
+# like Google does.
+WRITABLE_FIELDS = frozenset(
+    {
+        "anyoneCanAddSelf", "attachments", "attendees", "attendeesOmitted", "birthdayProperties",
+        "colorId", "description", "end", "endTimeUnspecified", "eventType",
+        "extendedProperties", "focusTimeProperties", "gadget", "guestsCanInviteOthers",
+        "guestsCanModify", "guestsCanSeeOtherGuests", "location", "outOfOfficeProperties",
+        "recurrence", "reminders", "source", "start", "status", "summary", "transparency",
+        "visibility", "workingLocationProperties",
+    }
+)  # fmt: skip
+_TIME_FIELDS = ("start", "end", "recurrence")
+HORIZON = timedelta(days=730)
+
+
+def new_event_id() -> str:
+    return base64.b32hexencode(uuid.uuid4().bytes).decode().lower().rstrip("=")
+
+
+@dataclass
+class EventRecord:
+    resource: dict[str, Any]  # replaced on every write, never mutated: safe to hand out
+    seq: int
+    ordinal: int
+    start_utc: datetime
+    end_utc: datetime
+
+
+@dataclass
+class CalendarData:
+    id: str
+    owner: str
+    summary: str
+    time_zone: str
+    description: str = ""
+    acl: dict[str, str] = field(default_factory=dict)
+    events: dict[str, EventRecord] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # event ids by ordinal (creation order)
+    seq: int = 0
+    epoch: int = 0
+    log_seqs: list[int] = field(default_factory=list)
+    log_ids: list[str] = field(default_factory=list)
+    updated: str = ""
+    etag: str = ""
+
+
+class CalendarState:
+    """All emulator state; implements ``addon.emulator.seams.HostCalendarAccess``."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock or Clock()
+        self.push = PushHub(self.clock)
+        self.faults = FaultInjector()
+        self._listeners: list[ChangeListener] = []
+        self._stats_lock = threading.Lock()
+        self._init_state()
+
+    def _init_state(self) -> None:
+        self.tokens = TokenCodec(os.urandom(32))
+        self.users: dict[str, str] = {}  # email -> token
+        self.token_users: dict[str, str] = {}
+        self.calendars: dict[str, CalendarData] = {}
+        self.stats: dict[str, int] = {}
+        self._etag_counter = int(self.clock.now().timestamp() * 1000) * 1000
+
+    # ----- lifecycle and control -------------------------------------------------
+    def reset(self) -> None:
+        self.push.reset()
+        self.faults.clear()
+        self.clock.reset()
+        with self.lock:
+            self._init_state()
+
+    def count_request(self, method: str) -> None:
+        with self._stats_lock:
+            self.stats[method] = self.stats.get(method, 0) + 1
+
+    def stats_snapshot(self) -> dict[str, int]:
+        with self._stats_lock:
+            return dict(self.stats)
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self.stats = {}
+
+    def create_user(self, email: str, time_zone: str = "UTC") -> str:
+        with self.lock:
+            if email in self.users:
+                return self.users[email]
+            token = "emu-" + base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+            self.users[email] = token
+            self.token_users[token] = email
+            self.calendars[email] = CalendarData(
+                id=email, owner=email, summary=email, time_zone=time_zone,
+                updated=rfc3339(self.clock.now()), etag=self._next_etag(),
+            )  # fmt: skip
+            return token
+
+    def user_for_token(self, token: str) -> str | None:
+        with self.lock:
+            return self.token_users.get(token)
+
+    def share(self, calendar_id: str, email: str, role: str) -> None:
+        if role not in ROLES:
+            raise exc.bad_request(f"role must be one of {ROLES}")
+        self.create_user(email)
+        with self.lock:
+            cal = self._calendar(calendar_id)
+            cal.acl[email] = role
+
+    def expire_sync_tokens(self, calendar_id: str) -> None:
+        with self.lock:
+            self._calendar(calendar_id).epoch += 1
+
+    def admin_events(self, calendar_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            cal = self._calendar(calendar_id)
+            return [cal.events[eid].resource for eid in cal.order]
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        with self.lock:
+            self._listeners.append(listener)
+
+    # ----- helpers -----------------------------------------------------------------
+    def _next_etag(self) -> str:
+        self._etag_counter += 1
+        return f'"{self._etag_counter}"'
+
+    def _calendar(self, calendar_id: str) -> CalendarData:
+        cal = self.calendars.get(calendar_id)
+        if cal is None:
+            raise exc.not_found()
+        return cal
+
+    def role_of(self, cal: CalendarData, user: str) -> str | None:
+        return "owner" if cal.owner == user else cal.acl.get(user)
+
+    def access(self, user: str, calendar_id: str, *, write: bool = False) -> CalendarData:
+        with self.lock:
+            resolved = user if calendar_id == "primary" else calendar_id
+            cal = self.calendars.get(resolved)
+            role = self.role_of(cal, user) if cal else None
+            if cal is None or role is None:
+                raise exc.not_found()
+            if write and role == "reader":
+                raise exc.forbidden_access()
+            return cal
+
+    def _after_commit(self, changes: Iterable[tuple[str, str]]) -> None:
+        changes = list(changes)
+        for calendar_id in dict.fromkeys(c for c, _ in changes):
+            self.push.notify(calendar_id)
+        for calendar_id, event_id in changes:
+            for listener in list(self._listeners):
+                listener(calendar_id, event_id)
+
+    def _commit(self, cal: CalendarData, resource: dict[str, Any]) -> EventRecord:
+        """Store a new version of an event (lock held); it becomes one change."""
+        now = self.clock.now()
+        resource["etag"] = self._next_etag()
+        resource["updated"] = rfc3339(now)
+        start, end = self._bounds(cal, resource)
+        cal.seq += 1
+        event_id = resource["id"]
+        old = cal.events.get(event_id)
+        if old is None:
+            record = EventRecord(resource, cal.seq, len(cal.order), start, end)
+            cal.order.append(event_id)
+            cal.events[event_id] = record
+        else:
+            record = EventRecord(resource, cal.seq, old.ordinal, start, end)
+            cal.events[event_id] = record
+        cal.log_seqs.append(cal.seq)
+        cal.log_ids.append(event_id)
+        cal.updated = resource["updated"]
+        return record
+
+    @staticmethod
+    def _bounds(cal: CalendarData, resource: dict[str, Any]) -> tuple[datetime, datetime]:
+        try:
+            start = resource.get("start") or resource.get("originalStartTime") or {}
+            begin = to_utc(start, cal.time_zone)
+            end = to_utc(resource["end"], cal.time_zone) if "end" in resource else begin
+            return begin, end
+        except (RecurrenceError, ValueError, KeyError) as error:
+            raise exc.bad_request(f"Invalid event time: {error}") from error
+
+    def _validate(self, cal: CalendarData, resource: dict[str, Any]) -> None:
+        for key in ("start", "end"):
+            value = resource.get(key)
+            if not isinstance(value, dict) or not ("date" in value or "dateTime" in value):
+                raise exc.required(f"Missing {key} time.")
+        if ("date" in resource["start"]) != ("date" in resource["end"]):
+            raise exc.bad_request("Start and end times must either both be date or both be dateTime.")
+        begin, end = self._bounds(cal, resource)
+        if end < begin:
+            raise exc.ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
+        if resource.get("status", "confirmed") not in ("confirmed", "tentative", "cancelled"):
+            raise exc.bad_request("Invalid value for status.")
+        recurrence = resource.get("recurrence")
+        if recurrence is not None:
+            if not isinstance(recurrence, list) or not all(isinstance(r, str) for r in recurrence):
+                raise exc.bad_request("Invalid recurrence rule.")
+            try:
+                expand(resource["start"], resource["end"], recurrence, default_tz=cal.time_zone, limit=1)
+            except (RecurrenceError, ValueError, KeyError) as error:
+                raise exc.bad_request(f"Invalid recurrence rule: {error}") from error
+
+    @staticmethod
+    def _check_if_match(record_etag: str, if_match: str | None) -> None:
+        if if_match is None or if_match.strip() == "*":
+            return
+        candidates = [c.strip().removeprefix("W/") for c in if_match.split(",")]
+        if record_etag not in candidates:
+            raise exc.condition_not_met()
+
+    # ----- instances ---------------------------------------------------------------------
+    def instance_resource(self, series: dict[str, Any], occ: Any) -> dict[str, Any]:
+        resource = {k: v for k, v in series.items() if k != "recurrence"}
+        resource["id"] = f"{series['id']}_{occ.suffix}"
+        resource["recurringEventId"] = series["id"]
+        resource["originalStartTime"] = occ.start
+        resource["start"] = occ.start
+        resource["end"] = occ.end
+        return resource
+
+    def _virtual_instance(self, cal: CalendarData, event_id: str) -> dict[str, Any] | None:
+        """The generated instance ``<series>_<suffix>`` of a live series, if it exists."""
+        parts = split_instance_id(event_id)
+        if parts is None:
+            return None
+        series = cal.events.get(parts[0])
+        if series is None or "recurrence" not in series.resource:
+            return None
+        if series.resource.get("status") == "cancelled":
+            return None
+        suffix = parts[1]
+        try:
+            fmt = "%Y%m%dT%H%M%SZ" if "T" in suffix else "%Y%m%d"
+            moment = datetime.strptime(suffix, fmt).replace(tzinfo=series.start_utc.tzinfo)
+        except ValueError:
+            return None
+        res = series.resource
+        occurrences = expand(
+            res["start"], res["end"], res["recurrence"], default_tz=cal.time_zone,
+            window_start=moment - timedelta(days=2), window_end=moment + timedelta(days=2),
+        )  # fmt: skip
+        for occ in occurrences:
+            if occ.suffix == suffix:
+                return self.instance_resource(res, occ)
+        return None
+
+    # ----- event API -----------------------------------------------------------------
+    def _writable(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in body.items() if k in WRITABLE_FIELDS}
+
+    def _apply_conference(
+        self, target: dict[str, Any], body: dict[str, Any], version: int, *, replace: bool
+    ) -> None:
+        if version < 1:
+            return
+        if "conferenceData" in body and body["conferenceData"] is not None:
+            target["conferenceData"] = copy.deepcopy(validate_conference_data(body["conferenceData"]))
+        elif replace or ("conferenceData" in body):
+            target.pop("conferenceData", None)
+
+    def events_insert(
+        self, user: str, calendar_id: str, body: dict[str, Any], conference_version: int = 0
+    ) -> dict[str, Any]:
+        with self.lock:
+            cal = self.access(user, calendar_id, write=True)
+            event_id = body.get("id") or new_event_id()
+            if not isinstance(event_id, str) or not _ID_RE.match(event_id):
+                raise exc.bad_request("Invalid resource id value.")
+            if event_id in cal.events:
+                raise exc.duplicate()
+            resource: dict[str, Any] = {"kind": "calendar#event", "etag": "", "id": event_id}
+            resource["status"] = "confirmed"
+            resource.update(self._writable(body))
+            self._validate(cal, resource)
+            self._apply_conference(resource, body, conference_version, replace=True)
+            now = rfc3339(self.clock.now())
+            resource.update(
+                htmlLink=f"https://www.google.com/calendar/event?eid={event_id}",
+                created=now,
+                creator={"email": user, **({"self": True} if user == cal.owner else {})},
+                organizer={"email": cal.owner, **({"self": True} if user == cal.owner else {})},
+                iCalUID=f"{event_id}@google.com",
+                sequence=0,
+            )
+            resource.setdefault("reminders", {"useDefault": True})
+            resource.setdefault("eventType", "default")
+            self._commit(cal, resource)
+            changes = [(cal.id, event_id)]
+        self._after_commit(changes)
+        return resource
+
+    def _current(self, cal: CalendarData, event_id: str) -> tuple[dict[str, Any], bool]:
+        """(resource, stored) for a stored event or a generated instance; 404 otherwise."""
+        record = cal.events.get(event_id)
+        if record is not None:
+            return record.resource, True
+        virtual = self._virtual_instance(cal, event_id)
+        if virtual is None:
+            raise exc.not_found()
+        return virtual, False
+
+    def events_get(self, user: str, calendar_id: str, event_id: str) -> dict[str, Any]:
+        with self.lock:
+            cal = self.access(user, calendar_id)
+            return self._current(cal, event_id)[0]
+
+    def _write(
+        self, cal: CalendarData, event_id: str, body: dict[str, Any], version: int,
+        if_match: str | None, *, replace: bool,
+    ) -> dict[str, Any]:  # fmt: skip
+        old, _stored = self._current(cal, event_id)
+        self._check_if_match(old["etag"], if_match)
+        if replace:
+            keep = {k: v for k, v in old.items() if k not in WRITABLE_FIELDS}
+            new = {**keep, **self._writable(body)}
+            new.setdefault("status", "confirmed")
+        else:
+            new = _merge(old, self._writable(body))
+        # conferenceData is not in WRITABLE_FIELDS: it survives unless version >= 1 says so.
+        self._apply_conference(new, body, version, replace=replace)
+        if "recurringEventId" in old:
+            new.pop("recurrence", None)
+        self._validate(cal, new)
+        if any(old.get(k) != new.get(k) for k in _TIME_FIELDS):
+            new["sequence"] = int(old.get("sequence", 0)) + 1
+        self._commit(cal, new)
+        return new
+
+    def events_patch(
+        self, user: str, calendar_id: str, event_id: str, body: dict[str, Any],
+        conference_version: int = 0, if_match: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        with self.lock:
+            cal = self.access(user, calendar_id, write=True)
+            new = self._write(cal, event_id, body, conference_version, if_match, replace=False)
+            changes = [(cal.id, event_id)]
+        self._after_commit(changes)
+        return new
+
+    def events_update(
+        self, user: str, calendar_id: str, event_id: str, body: dict[str, Any],
+        conference_version: int = 0, if_match: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        with self.lock:
+            cal = self.access(user, calendar_id, write=True)
+            new = self._write(cal, event_id, body, conference_version, if_match, replace=True)
+            changes = [(cal.id, event_id)]
+        self._after_commit(changes)
+        return new
+
+    def events_delete(
+        self, user: str, calendar_id: str, event_id: str, if_match: str | None = None
+    ) -> None:
+        with self.lock:
+            cal = self.access(user, calendar_id, write=True)
+            old, _stored = self._current(cal, event_id)
+            if old.get("status") == "cancelled":
+                raise exc.deleted()
+            self._check_if_match(old["etag"], if_match)
+            changes = [(cal.id, event_id)]
+            self._commit(cal, {**old, "status": "cancelled"})
+            if "recurrence" in old:
+                prefix = event_id + "_"
+                for other_id, record in list(cal.events.items()):
+                    status = record.resource.get("status")
+                    if other_id.startswith(prefix) and status != "cancelled":
+                        self._commit(cal, {**record.resource, "status": "cancelled"})
+                        changes.append((cal.id, other_id))
+        self._after_commit(changes)
+
+    # ----- calendars -------------------------------------------------------------------
+    def calendar_resource(self, cal: CalendarData) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": "calendar#calendar", "etag": cal.etag, "id": cal.id,
+            "summary": cal.summary, "timeZone": cal.time_zone,
+            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+        }  # fmt: skip
+        if cal.description:
+            out["description"] = cal.description
+        return out
+
+    def calendars_get(self, user: str, calendar_id: str) -> dict[str, Any]:
+        with self.lock:
+            return self.calendar_resource(self.access(user, calendar_id))
+
+    def calendars_insert(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
+        summary = body.get("summary")
+        if not isinstance(summary, str) or not summary:
+            raise exc.required("Missing summary.")
+        with self.lock:
+            cal_id = f"{new_event_id()}@group.calendar.google.com"
+            cal = CalendarData(
+                id=cal_id, owner=user, summary=summary,
+                time_zone=body.get("timeZone") or self.calendars[user].time_zone,
+                description=body.get("description", ""),
+                updated=rfc3339(self.clock.now()), etag=self._next_etag(),
+            )  # fmt: skip
+            self.calendars[cal_id] = cal
+            return self.calendar_resource(cal)
+
+    def calendar_list(self, user: str) -> list[dict[str, Any]]:
+        with self.lock:
+            items = []
+            for cal in self.calendars.values():
+                role = self.role_of(cal, user)
+                if role is None:
+                    continue
+                entry = {
+                    **self.calendar_resource(cal), "kind": "calendar#calendarListEntry",
+                    "accessRole": role, "defaultReminders": [], "selected": True,
+                    "backgroundColor": "#9fe1e7", "foregroundColor": "#000000", "colorId": "14",
+                }  # fmt: skip
+                if cal.id == user:
+                    entry["primary"] = True
+                items.append(entry)
+            return items
+
+    # ----- HostCalendarAccess seam ------------------------------------------------------
+    def host_get_event(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            cal = self.calendars.get(calendar_id)
+            if cal is None:
+                return None
+            try:
+                return self._current(cal, event_id)[0]
+            except exc.ApiError:
+                return None
+
+    def host_set_conference_data(
+        self, calendar_id: str, event_id: str, conference_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        with self.lock:
+            cal = self.calendars.get(calendar_id)
+            if cal is None:
+                raise KeyError(calendar_id)
+            try:
+                self._current(cal, event_id)
+            except exc.ApiError as error:
+                raise KeyError(event_id) from error
+            new = self._write(
+                cal, event_id, {"conferenceData": conference_data}, 1, None, replace=False
+            )
+            changes = [(cal.id, event_id)]
+        self._after_commit(changes)
+        return new
+
+    def host_user_token(self, email: str) -> str:
+        return self.create_user(email)
+
+    def host_calendar_owner(self, calendar_id: str) -> str | None:
+        with self.lock:
+            cal = self.calendars.get(calendar_id)
+            return cal.owner if cal else None
+
+
+def _merge(old: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Patch semantics: nested objects merge, lists and scalars replace, null removes."""
+    out = dict(old)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key not in _TIME_FIELDS:
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

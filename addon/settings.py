@@ -1,0 +1,220 @@
+"""One typed settings object, read from ``ADDON_*`` environment variables.
+
+Every setting has a default that runs the local stack (emulators, no Google account), except
+where production needs a real value: when ``ADDON_ENV=production`` the service refuses to start
+without a public base URL, the add-on service account and ID-token verification.
+A missing or malformed value raises ``SettingsError`` naming the variable and what it expects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "ADDON_"
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+LOCAL_SERVICE_ACCOUNT = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One conference solution offered in Calendar.
+
+    ``id`` is published in the deployment and must never change once users have events
+    carrying it; ``provider`` names a registered ``ConferenceProvider`` and ``options`` are
+    handed to it. ``allowed_domains`` (empty = everyone) restricts who may pick it.
+    """
+
+    id: str
+    name: str
+    logo_url: str
+    provider: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    allowed_domains: tuple[str, ...] = ()
+
+
+DEFAULT_LOGO = "https://www.gstatic.com/images/branding/product/2x/calendar_48dp.png"
+
+DEFAULT_SOLUTIONS: tuple[Solution, ...] = (
+    Solution(id="web-conference", name="Web conference", logo_url=DEFAULT_LOGO, provider="jitsi"),
+    Solution(
+        id="recorded-web-conference",
+        name="Recorded web conference",
+        logo_url=DEFAULT_LOGO,
+        provider="jitsi",
+        options={"recording": True},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "local"
+    base_url: str = "http://127.0.0.1:8080"
+    verify_id_tokens: bool = True
+    service_account: str = LOCAL_SERVICE_ACCOUNT
+    certs_url: str = GOOGLE_CERTS_URL
+    calendar_api_endpoint: str | None = None
+    datastore_project: str = "local-addon"
+    datastore_namespace: str | None = None
+    solutions: tuple[Solution, ...] = DEFAULT_SOLUTIONS
+    addon_name: str = "Conference add-on"
+    logo_url: str = DEFAULT_LOGO
+    sync_lookback_days: int = 1
+    lease_seconds: int = 120
+    sync_mode: str = "background"
+    delegated_credentials_file: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def solution(self, solution_id: str) -> Solution | None:
+        return next((s for s in self.solutions if s.id == solution_id), None)
+
+    def endpoint_url(self, path: str) -> str:
+        """The public URL Google calls for ``path``; also the ID token's expected audience."""
+        return self.base_url.rstrip("/") + path
+
+    def validate(self) -> Settings:
+        _check_url("ADDON_BASE_URL", self.base_url)
+        if self.env not in ("local", "production"):
+            raise SettingsError("ADDON_ENV must be 'local' or 'production'")
+        if self.sync_mode not in ("background", "inline"):
+            raise SettingsError("ADDON_SYNC_MODE must be 'background' or 'inline'")
+        if not self.solutions:
+            raise SettingsError("ADDON_SOLUTIONS must name at least one conference solution")
+        ids = [s.id for s in self.solutions]
+        if len(set(ids)) != len(ids):
+            raise SettingsError("ADDON_SOLUTIONS has duplicate solution ids")
+        if self.production:
+            if not self.verify_id_tokens:
+                raise SettingsError(
+                    "ADDON_VERIFY_ID_TOKENS=false is refused when ADDON_ENV=production: "
+                    "every request must prove it comes from Google"
+                )
+            if urlsplit(self.base_url).scheme != "https":
+                raise SettingsError("ADDON_BASE_URL must be an https:// URL in production")
+            if self.service_account == LOCAL_SERVICE_ACCOUNT:
+                raise SettingsError(
+                    "ADDON_SERVICE_ACCOUNT must be set in production to "
+                    "service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+                )
+        return self
+
+
+def _check_url(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an absolute http(s) URL, got {value!r}")
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def parse_solutions(raw: str) -> tuple[Solution, ...]:
+    """``ADDON_SOLUTIONS``: a JSON list, or a path to a JSON file holding one."""
+    text = raw
+    if not raw.lstrip().startswith("["):
+        path = Path(raw)
+        if not path.is_file():
+            raise SettingsError(f"ADDON_SOLUTIONS is neither a JSON list nor a file: {raw!r}")
+        text = path.read_text()
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"ADDON_SOLUTIONS is not valid JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise SettingsError("ADDON_SOLUTIONS must be a JSON list of solution objects")
+    out = []
+    for i, item in enumerate(items):
+        where = f"ADDON_SOLUTIONS[{i}]"
+        if not isinstance(item, dict):
+            raise SettingsError(f"{where} must be an object")
+        for key in ("id", "name", "provider"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise SettingsError(f"{where}.{key} must be a non-empty string")
+        options = item.get("options", {})
+        domains = item.get("allowedDomains", [])
+        if not isinstance(options, dict):
+            raise SettingsError(f"{where}.options must be an object")
+        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+            raise SettingsError(f"{where}.allowedDomains must be a list of domain names")
+        out.append(
+            Solution(
+                id=item["id"],
+                name=item["name"],
+                logo_url=str(item.get("logoUrl", DEFAULT_LOGO)),
+                provider=item["provider"],
+                options=options,
+                allowed_domains=tuple(d.lower() for d in domains),
+            )
+        )
+    return tuple(out)
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``ADDON_*`` variables (see the README's settings table)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    def get(name: str) -> str | None:
+        raw = env.get(PREFIX + name)
+        return raw if raw not in (None, "") else None
+
+    simple = {
+        "ENV": "env",
+        "BASE_URL": "base_url",
+        "SERVICE_ACCOUNT": "service_account",
+        "CERTS_URL": "certs_url",
+        "CALENDAR_API_ENDPOINT": "calendar_api_endpoint",
+        "DATASTORE_PROJECT": "datastore_project",
+        "DATASTORE_NAMESPACE": "datastore_namespace",
+        "NAME": "addon_name",
+        "LOGO_URL": "logo_url",
+        "SYNC_MODE": "sync_mode",
+        "DELEGATED_CREDENTIALS_FILE": "delegated_credentials_file",
+        "LOG_LEVEL": "log_level",
+    }
+    for var, attr in simple.items():
+        if (raw := get(var)) is not None:
+            values[attr] = raw
+    if (raw := get("VERIFY_ID_TOKENS")) is not None:
+        values["verify_id_tokens"] = _bool(PREFIX + "VERIFY_ID_TOKENS", raw)
+    if (raw := get("SYNC_LOOKBACK_DAYS")) is not None:
+        values["sync_lookback_days"] = _int(PREFIX + "SYNC_LOOKBACK_DAYS", raw, 0)
+    if (raw := get("LEASE_SECONDS")) is not None:
+        values["lease_seconds"] = _int(PREFIX + "LEASE_SECONDS", raw, 5)
+    if (raw := get("SOLUTIONS")) is not None:
+        values["solutions"] = parse_solutions(raw)
+    if "calendar_api_endpoint" in values:
+        _check_url(PREFIX + "CALENDAR_API_ENDPOINT", values["calendar_api_endpoint"])
+    if "certs_url" in values:
+        _check_url(PREFIX + "CERTS_URL", values["certs_url"])
+    return Settings(**values).validate()
