@@ -1,0 +1,53 @@
+"""Google Calendar conferencing add-on backend (HTTP runtime).
+
+``create_app(settings)`` builds the Flask app; ``app.py`` exposes ``app`` for gunicorn.
+Layout: ``web/`` endpoints, ``conferences`` creation flow, ``sync/`` the sync engine,
+``calendar/`` the Calendar client, ``store/`` Datastore, ``providers/`` conferencing systems,
+``emulator/`` the local stand-in for Google Calendar, ``local/`` the one-command local stack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from flask import Flask
+
+from addon import logs
+from addon.errors import register_error_handlers
+from addon.services import Services
+from addon.settings import Settings, from_env
+from addon.store.datastore import Store
+
+MAX_BODY_BYTES = 1024 * 1024
+
+log = logging.getLogger("addon")
+
+
+def create_app(
+    settings: Settings | Mapping[str, str] | None = None,
+    *,
+    store_factory: Callable[[], Store] | None = None,
+) -> Flask:
+    """Build the app. ``settings``: a ``Settings``, a mapping of ``ADDON_*`` variables, or
+    None to read the environment. Bad settings raise ``SettingsError`` before anything runs."""
+    if not isinstance(settings, Settings):
+        settings = from_env(settings)
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.extensions["addon"] = Services.build(settings, store_factory)
+    register_error_handlers(app)
+
+    from addon import cli
+    from addon.web import calendar_addon, health
+
+    app.register_blueprint(calendar_addon.bp)
+    app.register_blueprint(health.bp)
+    cli.register(app)
+    if not settings.verify_id_tokens:
+        log.warning(
+            "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "
+            "(ADDON_VERIFY_ID_TOKENS=false); refused when ADDON_ENV=production."
+        )
+    return app

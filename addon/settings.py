@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 PREFIX = "ADDON_"
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_SERVICE_ACCOUNT = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+LOCAL_SECRET_KEY = "local-development-secret-not-for-production"
 
 
 class SettingsError(ValueError):
@@ -74,6 +75,8 @@ class Settings:
     sync_mode: str = "background"
     delegated_credentials_file: str | None = None
     log_level: str = "INFO"
+    # Derives unguessable meeting room names (Jitsi); production must set its own.
+    secret_key: str = LOCAL_SECRET_KEY
 
     @property
     def production(self) -> bool:
@@ -105,6 +108,11 @@ class Settings:
                 )
             if urlsplit(self.base_url).scheme != "https":
                 raise SettingsError("ADDON_BASE_URL must be an https:// URL in production")
+            if self.secret_key == LOCAL_SECRET_KEY or len(self.secret_key) < 32:
+                raise SettingsError(
+                    "ADDON_SECRET_KEY must be set in production to a random string of 32+ "
+                    "characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                )
             if self.service_account == LOCAL_SERVICE_ACCOUNT:
                 raise SettingsError(
                     "ADDON_SERVICE_ACCOUNT must be set in production to "
@@ -201,6 +209,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "SYNC_MODE": "sync_mode",
         "DELEGATED_CREDENTIALS_FILE": "delegated_credentials_file",
         "LOG_LEVEL": "log_level",
+        "SECRET_KEY": "secret_key",
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:

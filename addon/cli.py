@@ -1,0 +1,81 @@
+"""Operator commands (``flask --app app <command>``).
+
+* ``deployment --base-url URL``   print the deployment JSON for that public URL.
+* ``sync CALENDAR_ID | --due``    run a sync now and report what it did. Credentials: an
+  access token (``--access-token`` or ``ADDON_SYNC_ACCESS_TOKEN``), or domain-wide delegation
+  (``ADDON_DELEGATED_CREDENTIALS_FILE``, impersonating the calendar's subscriber).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, cast
+
+import click
+from flask import Flask, current_app
+from google.auth.credentials import Credentials
+
+from addon import deployment
+from addon.services import Services
+from addon.sync.engine import SyncRun
+
+DELEGATION_SCOPES = ["https://www.googleapis.com/auth/calendar.events"]
+
+
+def _services() -> Services:
+    return cast(Services, current_app.extensions["addon"])
+
+
+def _credentials(svc: Services, calendar_id: str, access_token: str | None) -> Credentials:
+    if access_token:
+        import google.oauth2.credentials
+
+        return google.oauth2.credentials.Credentials(token=access_token)  # type: ignore[no-untyped-call]
+    key_file = svc.settings.delegated_credentials_file
+    if key_file:
+        from google.oauth2 import service_account
+
+        state = svc.store.get_calendar(calendar_id)
+        subject = (state.subscribed_by if state else None) or calendar_id
+        creds = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            key_file, scopes=DELEGATION_SCOPES
+        )
+        return cast(Credentials, creds.with_subject(subject))
+    raise click.UsageError(
+        "No credentials: pass --access-token (or ADDON_SYNC_ACCESS_TOKEN), or set "
+        "ADDON_DELEGATED_CREDENTIALS_FILE to a service-account key with domain-wide delegation."
+    )
+
+
+def _summary(run: SyncRun) -> dict[str, Any]:
+    return {
+        "calendarId": run.calendar_id,
+        "status": run.status,
+        "runs": [r.to_dict() for r in run.reports],
+    }
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("deployment")
+    @click.option("--base-url", default=None, help="Public https URL of this service.")
+    def deployment_command(base_url: str | None) -> None:
+        """Print the Workspace add-on deployment JSON."""
+        click.echo(json.dumps(deployment.render(_services().settings, base_url), indent=2))
+
+    @app.cli.command("sync")
+    @click.argument("calendar_id", required=False)
+    @click.option("--due", is_flag=True, help="Sync every calendar that has work due.")
+    @click.option("--access-token", default=None, help="OAuth access token to read Calendar.")
+    def sync_command(calendar_id: str | None, due: bool, access_token: str | None) -> None:
+        """Sync one calendar (or all due calendars) now and report what happened."""
+        svc = _services()
+        token = access_token or os.environ.get("ADDON_SYNC_ACCESS_TOKEN")
+        if due == bool(calendar_id):
+            raise click.UsageError("Give either a CALENDAR_ID or --due.")
+        targets = svc.store.due_calendars() if due else [str(calendar_id)]
+        results = []
+        for cal in targets:
+            client = svc.calendar(_credentials(svc, cal, token))
+            results.append(_summary(svc.engine.sync(cal, client)))
+        click.echo(json.dumps({"synced": results}, indent=2, default=str))

@@ -1,0 +1,120 @@
+"""Everything a request needs, built once per process and kept on ``app.extensions``.
+
+Nothing here runs at import time. Providers are built in the factory (so a bad provider option
+stops start-up with a clear message); the Datastore client is built on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import google.oauth2.credentials
+from google.auth.credentials import Credentials
+
+from addon.auth import IdTokenVerifier
+from addon.calendar.client import CalendarClient, RetryPolicy
+from addon.providers.base import ConferenceProvider
+from addon.providers.registry import build_provider
+from addon.settings import Settings, Solution
+from addon.store.datastore import Store
+from addon.sync.engine import SyncEngine, SyncRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    providers: dict[str, ConferenceProvider]
+    verifier: IdTokenVerifier | None
+    store_factory: Callable[[], Store]
+    calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    _store: Store | None = field(default=None, init=False)
+    _engine: SyncEngine | None = field(default=None, init=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, store_factory: Callable[[], Store] | None = None
+    ) -> Services:
+        providers = {
+            s.id: build_provider(s.provider, _with_secret(s, settings.secret_key))
+            for s in settings.solutions
+        }
+        verifier = (
+            IdTokenVerifier(settings.certs_url, settings.service_account)
+            if settings.verify_id_tokens
+            else None
+        )
+        factory = store_factory or (
+            lambda: Store.connect(settings.datastore_project, settings.datastore_namespace)
+        )
+        return cls(settings=settings, providers=providers, verifier=verifier, store_factory=factory)
+
+    @property
+    def solutions(self) -> dict[str, Solution]:
+        return {s.id: s for s in self.settings.solutions}
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = self.store_factory()
+            return self._store
+
+    @property
+    def engine(self) -> SyncEngine:
+        store = self.store
+        with self._lock:
+            if self._engine is None:
+                self._engine = SyncEngine(
+                    store=store,
+                    providers=self.providers,
+                    solutions=self.solutions,
+                    lease_seconds=self.settings.lease_seconds,
+                    lookback_days=self.settings.sync_lookback_days,
+                )
+            return self._engine
+
+    def calendar(self, credentials: Credentials) -> CalendarClient:
+        return CalendarClient(
+            credentials,
+            api_endpoint=self.settings.calendar_api_endpoint,
+            retry=self.calendar_retry,
+        )
+
+    def calendar_for_token(self, access_token: str) -> CalendarClient:
+        """Calendar as the user whose short-lived OAuth token Google sent with the request."""
+        return self.calendar(google.oauth2.credentials.Credentials(token=access_token))  # type: ignore[no-untyped-call]
+
+    def start_sync(self, calendar_id: str, client: CalendarClient) -> Future[SyncRun] | SyncRun:
+        """Run a sync now (inline mode) or on this process's background pool."""
+        if self.settings.sync_mode == "inline":
+            return self.engine.sync(calendar_id, client)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sync")
+            pool = self._pool
+        future = pool.submit(self.engine.sync, calendar_id, client)
+        future.add_done_callback(_log_failure)
+        return future
+
+
+def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:
+    """Jitsi derives room names from a secret; default it from the service's secret key."""
+    options = dict(solution.options)
+    if solution.provider == "jitsi":
+        options.setdefault("room_secret", secret_key)
+    return options
+
+
+def _log_failure(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("background sync failed", exc_info=exc)

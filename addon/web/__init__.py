@@ -1,0 +1,1 @@
+"""HTTP surfaces of the add-on: one blueprint per surface (Calendar callbacks, health)."""
