@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import google.auth.exceptions
@@ -9,22 +10,29 @@ import google.auth.transport.requests
 import jwt
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
 from google.oauth2 import id_token
 
+from addon.emulator.host import register
 from addon.emulator.host.keys import DEFAULT_OAUTH_CLIENT_ID, DEFAULT_SYSTEM_SERVICE_ACCOUNT
-from tests.emulator_host.conftest import Emulator
+
+from .support import Emulator, FakeCalendars
 
 AUDIENCE = "https://addon.example.com/oncreate"
 
+# google-auth is untyped; typed aliases keep strict mypy without ignores.
+_verify_token: Callable[..., dict[str, Any]] = id_token.verify_token
+_transport: Callable[[], Any] = google.auth.transport.requests.Request
+
 
 def _verify(emulator: Emulator, token: str, audience: str = AUDIENCE) -> dict[str, Any]:
-    claims: dict[str, Any] = id_token.verify_token(
+    return _verify_token(
         token,
-        google.auth.transport.requests.Request(),
+        _transport(),
         audience=audience,
         certs_url=emulator.url("/oauth2/v1/certs"),
     )
-    return claims
 
 
 def _token(emulator: Emulator, **body: Any) -> str:
@@ -42,7 +50,8 @@ def test_certs_have_googles_format(emulator: Emulator) -> None:
     assert len(certs) == 1
     (kid, pem), *_ = certs.items()
     assert pem.startswith("-----BEGIN CERTIFICATE-----")
-    assert x509.load_pem_x509_certificate(pem.encode()).public_key().key_size == 2048
+    public_key = x509.load_pem_x509_certificate(pem.encode()).public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size == 2048
     token = _token(emulator, audience=AUDIENCE)
     assert jwt.get_unverified_header(token) == {"alg": "RS256", "kid": kid, "typ": "JWT"}
 
@@ -112,3 +121,15 @@ def test_bad_token_requests(emulator: Emulator, body: dict[str, Any]) -> None:
     response = emulator.post("/_emulator/addon/id-token", body)
     assert response.status_code == 400
     assert response.json()["error"]["reason"] == "badRequest"
+
+
+def test_configured_base_url_names_the_certs_url(calendars: FakeCalendars) -> None:
+    app = Flask("configured")
+    app.config["EMULATOR_BASE_URL"] = "http://emulator.internal:8085/"
+    host = register(app, calendars)
+    try:
+        info = app.test_client().get("/_emulator/addon").get_json()
+        assert info["certsUrl"] == "http://emulator.internal:8085/oauth2/v1/certs"
+        assert app.extensions["addon_host"] is host
+    finally:
+        host.close()
