@@ -1,0 +1,163 @@
+"""A whole stack in one test process: Calendar emulator (+ add-on host and a fake
+conferencing server), the add-on service on its own port, and the real Datastore emulator.
+
+Every part talks over real HTTP: the add-on verifies ID tokens the emulator signs and reads
+Calendar through google-api-python-client pointed at the emulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import google.oauth2.credentials
+import requests
+from flask import Flask
+from googleapiclient.discovery import build
+
+from addon import create_app
+from addon.calendar.client import RetryPolicy
+from addon.deployment import render
+from addon.emulator.app import create_emulator_app
+from addon.emulator.conferencing import ConferencingState, conferencing_blueprint
+from addon.emulator.server import serve
+from addon.local.datastore_emulator import free_port
+from addon.services import Services
+from addon.settings import Settings, Solution
+from addon.store.datastore import Store
+
+SOLUTION = "web-conference"
+RECORDED = "recorded-web-conference"
+
+
+@dataclass
+class Stack:
+    emulator_url: str
+    addon_url: str
+    addon_app: Flask
+    emulator_app: Flask
+    conferencing: ConferencingState
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def services(self) -> Services:
+        svc: Services = self.addon_app.extensions["addon"]
+        return svc
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        r = requests.request(method, self.emulator_url + path, json=body, timeout=30)
+        assert r.status_code < 300, (r.status_code, r.text)
+        return r.json() if r.content else None
+
+    def user(self, email: str) -> str:
+        if email not in self.tokens:
+            self.tokens[email] = self.control("POST", "/_emulator/users", {"email": email})[
+                "accessToken"
+            ]
+        return self.tokens[email]
+
+    def calendar(self, email: str) -> Any:
+        creds = google.oauth2.credentials.Credentials(token=self.user(email))  # type: ignore[no-untyped-call]
+        return build(
+            "calendar",
+            "v3",
+            credentials=creds,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": self.emulator_url + "/calendar/v3/"},
+        )
+
+    def pick(self, calendar_id: str, event_id: str, user: str, solution: str = SOLUTION) -> Any:
+        return self.control(
+            "POST",
+            f"/_emulator/calendars/{calendar_id}/events/{event_id}/pick-conference",
+            {"solutionId": solution, "user": user},
+        )
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every trigger call the host owes the add-on has been answered."""
+        host = self.emulator_app.extensions["addon_host"]
+        assert host.flush(timeout), "trigger calls did not finish"
+
+    def meetings(self) -> dict[str, dict[str, Any]]:
+        return {m["id"]: m for m in self.conferencing.meetings()}
+
+    def provider_calls(self, outcome: str = "applied") -> list[dict[str, Any]]:
+        return [c for c in self.conferencing.calls() if c["outcome"] == outcome]
+
+    def list_runs(self) -> int:
+        stats = self.control("GET", "/_emulator/stats")
+        return int(stats["requests"].get("events.list", 0))
+
+    def calendar_state(self, calendar_id: str) -> Any:
+        return self.store.get_calendar(calendar_id)
+
+
+def addon_settings(addon_url: str, emulator_url: str, project: str, **overrides: Any) -> Settings:
+    conferencing = emulator_url + "/_conferencing"
+    solutions = (
+        Solution(
+            SOLUTION,
+            "Web conference",
+            "https://x.example/logo.png",
+            "rest",
+            {"base_url": conferencing},
+        ),
+        Solution(
+            RECORDED,
+            "Recorded web conference",
+            "https://x.example/logo.png",
+            "rest",
+            {"base_url": conferencing},
+        ),
+    )
+    values: dict[str, Any] = {
+        "base_url": addon_url,
+        "certs_url": emulator_url + "/oauth2/v1/certs",
+        "calendar_api_endpoint": emulator_url + "/calendar/v3/",
+        "datastore_project": project,
+        "solutions": solutions,
+        "sync_mode": "inline",
+        "lease_seconds": 30,
+    }
+    values.update(overrides)
+    return Settings(**values).validate()
+
+
+@contextlib.contextmanager
+def running_stack(project: str, **overrides: Any) -> Iterator[Stack]:
+    conferencing = ConferencingState()
+    emulator_app = create_emulator_app()
+    emulator_app.register_blueprint(
+        conferencing_blueprint(conferencing), url_prefix="/_conferencing"
+    )
+    with serve(emulator_app) as emulator_url:
+        port = free_port()
+        addon_url = f"http://127.0.0.1:{port}"
+        settings = addon_settings(addon_url, emulator_url, project, **overrides)
+        app = create_app(settings)
+        svc: Services = app.extensions["addon"]
+        svc.calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
+        with serve(app, port=port):
+            stack = Stack(emulator_url, addon_url, app, emulator_app, conferencing)
+            stack.control("POST", "/_emulator/addon/deployment", render(settings))
+            yield stack
+            with contextlib.suppress(Exception):
+                stack.settle(10)
+            emulator_app.extensions["addon_host"].close()
+
+
+def wait_for(predicate: Any, timeout: float = 20.0, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message}")
