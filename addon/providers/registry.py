@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from addon.providers.base import ConferenceProvider
 from addon.providers.http import HttpTransport
@@ -43,10 +43,12 @@ def register(name: str) -> Callable[[P], P]:
     """Register a provider class under ``name`` (its constructor: ``(options, *, http)``)."""
 
     def decorate(cls: P) -> P:
+        # The base class has no constructor signature; the convention above is ours.
+        factory = cast(ProviderFactory, cls)
         existing = _registry.get(name)
-        if existing is not None and existing is not cls:
+        if existing is not None and existing is not factory:
             raise ValueError(f"provider name {name!r} is already registered")
-        _registry[name] = cls  # type: ignore[assignment]  # constructor convention above
+        _registry[name] = factory
         return cls
 
     return decorate

@@ -1,0 +1,339 @@
+"""A small real conferencing server: the REST API ``addon.providers.rest`` speaks.
+
+In memory and thread-safe; tests and local runs use it to count provider calls for real.
+``ConferencingState`` holds the state (meetings, idempotency keys, the call log, faults);
+``conferencing_blueprint(state)`` is the HTTP surface (mountable under a prefix such as
+``/_conferencing``); ``create_conferencing_app()`` serves it alone.
+
+Vendor API (every mutating call records one entry in the call log):
+
+``POST   /meetings``                   create → 201 meeting
+``PATCH  /meetings/<id>``              update → 200 meeting; 404 if unknown or deleted
+``POST   /meetings/<id>/occurrences``  record an occurrence change → 200 meeting; 404 likewise
+``DELETE /meetings/<id>``              → 204; 404 if unknown or already deleted
+
+An ``Idempotency-Key`` is applied once: a repeat (same key, same operation and meeting)
+answers the stored result and is logged as ``duplicate``; the same key on another operation
+is refused with 422. Only successful results are stored, so a failed call can be retried.
+With ``api_key`` set, calls need ``X-Api-Key: <key>`` or ``Authorization: Bearer <key>``,
+else 401 ``{"error", "authenticationUrl"}``.
+
+Control API (not logged, never faulted):
+
+``GET /calls``          ``{"calls": [{method, op, meetingId, idempotencyKey, outcome, status}]}``
+                        with outcome ``applied|duplicate|fault|rejected``
+``GET /meetings``       ``{"meetings": [...]}`` including deleted ones (``deleted: true``)
+``GET /meetings/<id>``  one meeting with its full state, or 404
+``POST /reset``         forget everything, clear faults, release hanging requests
+``POST /faults``        ``{"mode": "down"|"error500"|"hang"|"auth"|"refuse"|"none",
+                        "seconds": N, "count": N}``: the next ``count`` API calls (all when
+                        absent) answer 503 / 500 / hang ``seconds`` (≤ 30) and then proceed
+                        normally / 401 with authenticationUrl / 400. ``DELETE /faults`` clears.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+FaultMode = Literal["down", "error500", "hang", "auth", "refuse"]
+FAULT_MODES: tuple[FaultMode, ...] = ("down", "error500", "hang", "auth", "refuse")
+Outcome = Literal["applied", "duplicate", "fault", "rejected"]
+# A hung request must not outlive a test run.
+MAX_HANG_SECONDS = 30.0
+_MEETING_FIELDS = (
+    "title",
+    "start",
+    "end",
+    "timeZone",
+    "attendees",
+    "organizer",
+    "recurrence",
+    "calendarId",
+    "eventId",
+    "solutionId",
+    "options",
+)
+
+Result = tuple[int, dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    op: str
+    meetingId: str | None  # noqa: N815 - JSON field name
+    idempotencyKey: str | None  # noqa: N815 - JSON field name
+    outcome: Outcome
+    status: int
+
+
+@dataclass
+class Fault:
+    mode: FaultMode
+    seconds: float
+    remaining: int | None  # None: until cleared
+
+
+class ConferencingState:
+    """Meetings, applied idempotency keys, the call log and the current fault."""
+
+    def __init__(
+        self,
+        *,
+        join_base: str = "https://conference.example/j",
+        dial_in_number: str | None = "+15550100",
+        api_key: str | None = None,
+        authentication_url: str = "https://conference.example/link",
+    ) -> None:
+        self.join_base = join_base.rstrip("/")
+        self.dial_in_number = dial_in_number
+        self.api_key = api_key
+        self.authentication_url = authentication_url
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            release = getattr(self, "_release", None)
+            if release is not None:
+                release.set()  # wake requests hanging under the old fault
+            self._release = threading.Event()
+            self._meetings: dict[str, dict[str, Any]] = {}
+            self._keys: dict[str, tuple[str, str | None, Result]] = {}
+            self._calls: list[Call] = []
+            self._fault: Fault | None = None
+            self._next_id = 1
+
+    # --- control -------------------------------------------------------------------------
+
+    def set_fault(
+        self, mode: FaultMode | None, seconds: float = 0.0, count: int | None = None
+    ) -> None:
+        with self._lock:
+            self._fault = None if mode is None else Fault(mode, seconds, count)
+
+    def calls(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(call) for call in self._calls]
+
+    def meetings(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._meetings.values()))
+
+    def meeting(self, meeting_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self._meetings.get(meeting_id))
+
+    # --- the vendor API ------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        op: str,
+        meeting_id: str | None,
+        key: str | None,
+        credential: str | None,
+        payload: dict[str, Any],
+    ) -> Result:
+        """Apply one API call (fault, auth, idempotency, then the operation) and log it."""
+        fault, release = self._take_fault()
+        if fault is not None and fault.mode == "hang":
+            release.wait(min(fault.seconds, MAX_HANG_SECONDS))
+            fault = None  # then proceed: the caller may have given up while it was applied
+        with self._lock:
+            result, outcome = self._decide(op, meeting_id, key, credential, payload, fault)
+            self._calls.append(Call(method, op, meeting_id, key, outcome, result[0]))
+            return result
+
+    def _take_fault(self) -> tuple[Fault | None, threading.Event]:
+        with self._lock:
+            fault = self._fault
+            if fault is not None and fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._fault = None
+            return fault, self._release
+
+    def _decide(
+        self,
+        op: str,
+        meeting_id: str | None,
+        key: str | None,
+        credential: str | None,
+        payload: dict[str, Any],
+        fault: Fault | None,
+    ) -> tuple[Result, Outcome]:
+        if fault is not None:
+            return self._fault_result(fault.mode), "fault"
+        if self.api_key is not None and credential != self.api_key:
+            return self._fault_result("auth"), "rejected"
+        if key is not None and key in self._keys:
+            stored_op, stored_meeting, result = self._keys[key]
+            if (stored_op, stored_meeting) == (op, meeting_id):
+                return copy.deepcopy(result), "duplicate"
+            return (422, {"error": "Idempotency-Key was used for another request"}), "rejected"
+        result = self._apply(op, meeting_id, payload)
+        if key is not None and 200 <= result[0] < 300:
+            self._keys[key] = (op, meeting_id, copy.deepcopy(result))
+        return result, "applied" if result[0] < 400 else "rejected"
+
+    def _fault_result(self, mode: FaultMode) -> Result:
+        if mode == "down":
+            return 503, {"error": "service unavailable (injected)"}
+        if mode == "error500":
+            return 500, {"error": "internal error (injected)"}
+        if mode == "auth":
+            return 401, {"error": "log in first", "authenticationUrl": self.authentication_url}
+        return 400, {"error": "request refused (injected)"}
+
+    def _apply(self, op: str, meeting_id: str | None, payload: dict[str, Any]) -> Result:
+        if op == "create":
+            return 201, self._public(self._create(payload))
+        meeting = self._meetings.get(meeting_id or "")
+        if meeting is None or meeting["deleted"]:
+            return 404, {"error": f"no meeting {meeting_id}"}
+        if op == "update":
+            meeting.update({f: payload[f] for f in _MEETING_FIELDS if f in payload})
+            meeting["updates"] += 1
+        elif op == "occurrence":
+            meeting["occurrences"].append(copy.deepcopy(payload))
+        else:  # delete
+            meeting["deleted"] = True
+            return 204, None
+        return 200, self._public(meeting)
+
+    def _create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        meeting_id = f"mtg-{self._next_id:06d}"
+        self._next_id += 1
+        meeting: dict[str, Any] = {f: copy.deepcopy(payload.get(f)) for f in _MEETING_FIELDS}
+        meeting.update(
+            id=meeting_id,
+            joinUrl=f"{self.join_base}/{meeting_id}",
+            moreUrl=f"{self.join_base}/{meeting_id}/info",
+            dialIn=(
+                {
+                    "number": self.dial_in_number,
+                    "pin": f"{zlib.crc32(meeting_id.encode()) % 10**8:08d}",
+                }
+                if self.dial_in_number
+                else None
+            ),
+            occurrences=[],
+            updates=0,
+            deleted=False,
+        )
+        self._meetings[meeting_id] = meeting
+        return meeting
+
+    @staticmethod
+    def _public(meeting: dict[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in meeting.items() if v is not None}
+
+
+def _credential() -> str | None:
+    api_key = request.headers.get("X-Api-Key")
+    if api_key:
+        return api_key
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _respond(result: Result) -> Response:
+    status, body = result
+    if body is None:
+        return Response(status=status)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def conferencing_blueprint(state: ConferencingState, name: str = "conferencing") -> Blueprint:
+    """The vendor API and the control API over ``state``; mount with any ``url_prefix``."""
+    bp = Blueprint(name, __name__)
+
+    def api(op: str, meeting_id: str | None = None) -> Response:
+        payload = request.get_json(silent=True)
+        return _respond(
+            state.handle(
+                request.method,
+                op,
+                meeting_id,
+                request.headers.get("Idempotency-Key") or None,
+                _credential(),
+                payload if isinstance(payload, dict) else {},
+            )
+        )
+
+    @bp.post("/meetings")
+    def create_meeting() -> Response:
+        return api("create")
+
+    @bp.patch("/meetings/<meeting_id>")
+    def update_meeting(meeting_id: str) -> Response:
+        return api("update", meeting_id)
+
+    @bp.post("/meetings/<meeting_id>/occurrences")
+    def add_occurrence(meeting_id: str) -> Response:
+        return api("occurrence", meeting_id)
+
+    @bp.delete("/meetings/<meeting_id>")
+    def delete_meeting(meeting_id: str) -> Response:
+        return api("delete", meeting_id)
+
+    @bp.get("/meetings")
+    def list_meetings() -> Response:
+        return jsonify({"meetings": state.meetings()})
+
+    @bp.get("/meetings/<meeting_id>")
+    def get_meeting(meeting_id: str) -> Response:
+        meeting = state.meeting(meeting_id)
+        if meeting is None:
+            return _respond((404, {"error": f"no meeting {meeting_id}"}))
+        return jsonify(meeting)
+
+    @bp.get("/calls")
+    def list_calls() -> Response:
+        return jsonify({"calls": state.calls()})
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        state.reset()
+        return Response(status=204)
+
+    @bp.post("/faults")
+    def set_fault() -> Response:
+        body = request.get_json(silent=True) or {}
+        mode = body.get("mode")
+        seconds, count = body.get("seconds", 0), body.get("count")
+        if mode == "none":
+            state.set_fault(None)
+            return Response(status=204)
+        valid_count = count is None or (isinstance(count, int) and count > 0)
+        valid_seconds = isinstance(seconds, int | float) and seconds >= 0
+        if mode not in FAULT_MODES or not valid_seconds or not valid_count:
+            modes = ", ".join([*FAULT_MODES, "none"])
+            return _respond((400, {"error": f"mode one of {modes}; seconds ≥ 0; count > 0"}))
+        state.set_fault(mode, float(seconds), count)
+        return Response(status=204)
+
+    @bp.delete("/faults")
+    def clear_faults() -> Response:
+        state.set_fault(None)
+        return Response(status=204)
+
+    return bp
+
+
+def create_conferencing_app(state: ConferencingState | None = None) -> Flask:
+    """The fake conferencing server on its own; its state is ``app.extensions["conferencing"]``."""
+    app = Flask(__name__)
+    state = state or ConferencingState()
+    app.extensions["conferencing"] = state
+    app.register_blueprint(conferencing_blueprint(state))
+    return app
