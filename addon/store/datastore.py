@@ -34,6 +34,8 @@ T = TypeVar("T")
 CALENDAR = "Calendar"
 CONFERENCE = "Conference"
 PENDING = "Pending"
+SYNC_RUN = "SyncRun"
+SYNC_RUNS_KEPT = 50
 
 _CAL_UNINDEXED = ("last_result", "sync_token", "subscribed_by", "lease_owner")
 _CONF_UNINDEXED = ("meeting", "snapshot", "occurrences")
@@ -358,6 +360,36 @@ class Store:
         query = self._client.query(kind=PENDING, ancestor=self._cal_key(calendar_id))
         query.keys_only()
         return sum(1 for _ in query.fetch())
+
+    # ---- sync history -------------------------------------------------------------------
+    def append_sync_run(self, calendar_id: str, report: dict[str, Any]) -> None:
+        """Keep a short history of sync runs per calendar (operators, the local console)."""
+        from google.cloud import datastore
+
+        now = self._clock()
+        key = self._client.key(CALENDAR, calendar_id, SYNC_RUN, f"{now.timestamp():020.6f}")
+        entity = datastore.Entity(key, exclude_from_indexes=("report",))
+        entity.update({"at": now, "report": json.dumps(report, default=str)})
+        self._client.put(entity)
+        old = self._sync_run_keys(calendar_id)[SYNC_RUNS_KEPT:]
+        if old:
+            self._client.delete_multi(old)
+
+    def _sync_run_keys(self, calendar_id: str) -> list[Any]:
+        query = self._client.query(kind=SYNC_RUN, ancestor=self._cal_key(calendar_id))
+        query.keys_only()
+        return sorted((e.key for e in query.fetch()), key=lambda k: k.name, reverse=True)
+
+    def recent_sync_runs(self, calendar_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first: ``{"at": datetime, **report}``."""
+        keys = self._sync_run_keys(calendar_id)[:limit]
+        entities = {e.key.name: e for e in self._client.get_multi(keys)} if keys else {}
+        out = []
+        for key in keys:
+            e = entities.get(key.name)
+            if e is not None:
+                out.append({"at": e["at"], **json.loads(e["report"])})
+        return out
 
 
 def _eq(prop: str, value: Any) -> Any:

@@ -187,6 +187,7 @@ class SyncEngine:
             pending_count=self._store.count_pending(calendar_id),
             full_sync_failed=report.mode == "full" and report.error is not None,
         )
+        self._store.append_sync_run(calendar_id, report.to_dict())
         log.info(
             "sync finished",
             extra={
