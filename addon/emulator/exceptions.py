@@ -58,7 +58,9 @@ def deleted() -> ApiError:
 
 
 def full_sync_required() -> ApiError:
-    return ApiError(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
+    return ApiError(
+        410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
+    )
 
 
 def condition_not_met() -> ApiError:

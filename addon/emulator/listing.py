@@ -13,7 +13,7 @@ and the snapshot, HMAC-signed (``tokens.py``); bad or expired ones give 410.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,7 +47,7 @@ class ListParams:
     shared_ext: list[str] = field(default_factory=list)
 
 
-_REFUSED_WITH_SYNC = {
+_REFUSED_WITH_SYNC: dict[str, Callable[[ListParams], bool]] = {
     "iCalUID": lambda p: p.i_cal_uid is not None,
     "orderBy": lambda p: p.order_by is not None,
     "privateExtendedProperty": lambda p: bool(p.private_ext),
@@ -75,14 +75,16 @@ class _Lister:
         self.state, self.cal, self.p = state, cal, params
         now = state.clock.now()
         self.window_start = params.time_min
-        self.window_end = params.time_max or max(now, params.time_min or now) + HORIZON
+        self.horizon_base = max(now, params.time_min or now)
         self.updated_min = rfc3339(params.updated_min) if params.updated_min else None
 
     def expand_series(self, rec: EventRecord, snap: int) -> Iterator[tuple[int, dict[str, Any]]]:
         res = rec.resource
+        # Unbounded series stop at a horizon counted from now or from the series' start.
+        window_end = self.p.time_max or max(self.horizon_base, rec.start_utc) + HORIZON
         occurrences = expand(
             res["start"], res["end"], res["recurrence"], default_tz=self.cal.time_zone,
-            window_start=self.window_start, window_end=self.window_end,
+            window_start=self.window_start, window_end=window_end,
         )  # fmt: skip
         for index, occ in enumerate(occurrences):
             exception = self.cal.events.get(f"{res['id']}_{occ.suffix}")
@@ -116,7 +118,9 @@ class _Lister:
                     return False
         return True
 
-    def items_of(self, rec: EventRecord, snap: int) -> Iterator[tuple[int, dict[str, Any], datetime]]:
+    def items_of(
+        self, rec: EventRecord, snap: int
+    ) -> Iterator[tuple[int, dict[str, Any], datetime]]:
         """(sub, resource, start) of one stored event as this listing shows it."""
         res = rec.resource
         cancelled = res.get("status") == "cancelled"
@@ -172,9 +176,7 @@ def _decode(state: CalendarState, cal: CalendarData, token: str, kind: str) -> l
     return payload
 
 
-def list_events(
-    state: CalendarState, user: str, calendar_id: str, p: ListParams
-) -> dict[str, Any]:
+def list_events(state: CalendarState, user: str, calendar_id: str, p: ListParams) -> dict[str, Any]:
     if not 1 <= p.max_results <= MAX_PAGE:
         raise exc.bad_request("Invalid value for maxResults: must be between 1 and 2500.")
     if p.order_by == "startTime" and not p.single_events:
@@ -199,10 +201,10 @@ def _incremental(
     state: CalendarState, cal: CalendarData, user: str, p: ListParams
 ) -> dict[str, Any]:
     if p.page_token is not None:
-        _, _, epoch, token_seq, snap, index, sub = _decode(state, cal, p.page_token, "i")[:7]
+        _, _, _epoch, token_seq, snap, index, sub = _decode(state, cal, p.page_token, "i")[:7]
     else:
         assert p.sync_token is not None
-        _, _, epoch, token_seq = _decode(state, cal, p.sync_token, "s")[:4]
+        _, _, _epoch, token_seq = _decode(state, cal, p.sync_token, "s")[:4]
         snap, sub = cal.seq, 0
         index = bisect.bisect_right(cal.log_seqs, token_seq)
     if token_seq > cal.seq:

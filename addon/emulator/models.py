@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import logging
 import os
 import re
 import threading
@@ -35,6 +36,7 @@ from addon.emulator.recurrence import RecurrenceError, expand, split_instance_id
 from addon.emulator.seams import ChangeListener
 from addon.emulator.tokens import TokenCodec
 
+_log = logging.getLogger(__name__)
 ROLES = ("reader", "writer", "owner")
 _ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
 # Fields an API client may write; read-only and server-managed ones are dropped silently
@@ -193,7 +195,11 @@ class CalendarState:
             self.push.notify(calendar_id)
         for calendar_id, event_id in changes:
             for listener in list(self._listeners):
-                listener(calendar_id, event_id)
+                try:
+                    listener(calendar_id, event_id)
+                except Exception:
+                    # The change is committed; a broken listener must not fail the API call.
+                    _log.exception("change listener failed for %s/%s", calendar_id, event_id)
 
     def _commit(self, cal: CalendarData, resource: dict[str, Any]) -> EventRecord:
         """Store a new version of an event (lock held); it becomes one change."""
@@ -232,7 +238,9 @@ class CalendarState:
             if not isinstance(value, dict) or not ("date" in value or "dateTime" in value):
                 raise exc.required(f"Missing {key} time.")
         if ("date" in resource["start"]) != ("date" in resource["end"]):
-            raise exc.bad_request("Start and end times must either both be date or both be dateTime.")
+            raise exc.bad_request(
+                "Start and end times must either both be date or both be dateTime."
+            )
         begin, end = self._bounds(cal, resource)
         if end < begin:
             raise exc.ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
@@ -243,7 +251,13 @@ class CalendarState:
             if not isinstance(recurrence, list) or not all(isinstance(r, str) for r in recurrence):
                 raise exc.bad_request("Invalid recurrence rule.")
             try:
-                expand(resource["start"], resource["end"], recurrence, default_tz=cal.time_zone, limit=1)
+                expand(
+                    resource["start"],
+                    resource["end"],
+                    recurrence,
+                    default_tz=cal.time_zone,
+                    limit=1,
+                )
             except (RecurrenceError, ValueError, KeyError) as error:
                 raise exc.bad_request(f"Invalid recurrence rule: {error}") from error
 
@@ -301,7 +315,9 @@ class CalendarState:
         if version < 1:
             return
         if "conferenceData" in body and body["conferenceData"] is not None:
-            target["conferenceData"] = copy.deepcopy(validate_conference_data(body["conferenceData"]))
+            target["conferenceData"] = copy.deepcopy(
+                validate_conference_data(body["conferenceData"])
+            )
         elif replace or ("conferenceData" in body):
             target.pop("conferenceData", None)
 
@@ -414,6 +430,55 @@ class CalendarState:
                         self._commit(cal, {**record.resource, "status": "cancelled"})
                         changes.append((cal.id, other_id))
         self._after_commit(changes)
+
+    def events_watch(
+        self, user: str, calendar_id: str, body: dict[str, Any], resource_uri_base: str
+    ) -> dict[str, Any]:
+        with self.lock:
+            cal = self.access(user, calendar_id)
+        uri = f"{resource_uri_base}calendars/{cal.id}/events?alt=json"
+        return self.push.create_channel(cal.id, body, uri)
+
+    def seed(
+        self, calendar_id: str, count: int, start: datetime, *, interval: timedelta,
+        duration: timedelta, summary: str = "Seeded event",
+    ) -> dict[str, Any]:  # fmt: skip
+        """Insert many plain events fast (benchmarks); each insert is one change."""
+        with self.lock:
+            cal = self._calendar(calendar_id)
+            prefix = new_event_id()[:10]
+            base = len(cal.order)
+            # Nested objects are shared between seeded events: stored resources are never
+            # mutated in place, so sharing is safe and keeps 100k events small.
+            creator = {"email": cal.owner, "self": True}
+            reminders = {"useDefault": True}
+            now = rfc3339(self.clock.now())
+            changes = []
+            for i in range(count):
+                event_id = f"{prefix}{base + i:08d}"
+                begin = start + interval * i
+                end = begin + duration
+                cal.seq += 1
+                self._etag_counter += 1
+                resource = {
+                    "kind": "calendar#event", "etag": f'"{self._etag_counter}"', "id": event_id,
+                    "status": "confirmed",
+                    "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+                    "created": now, "updated": now, "summary": f"{summary} {base + i}",
+                    "creator": creator, "organizer": creator,
+                    "start": {"dateTime": begin.isoformat()},
+                    "end": {"dateTime": end.isoformat()},
+                    "iCalUID": f"{event_id}@google.com", "sequence": 0,
+                    "reminders": reminders, "eventType": "default",
+                }  # fmt: skip
+                cal.events[event_id] = EventRecord(resource, cal.seq, len(cal.order), begin, end)
+                cal.order.append(event_id)
+                cal.log_seqs.append(cal.seq)
+                cal.log_ids.append(event_id)
+                changes.append((cal.id, event_id))
+            cal.updated = now
+        self._after_commit(changes)
+        return {"calendarId": cal.id, "count": count, "firstId": f"{prefix}{base:08d}"}
 
     # ----- calendars -------------------------------------------------------------------
     def calendar_resource(self, cal: CalendarData) -> dict[str, Any]:

@@ -42,7 +42,9 @@ def parse_datetime(value: str, tz: ZoneInfo) -> datetime:
     return parsed
 
 
-def event_bounds(start: dict[str, Any], end: dict[str, Any], default_tz: str) -> tuple[datetime, datetime]:
+def event_bounds(
+    start: dict[str, Any], end: dict[str, Any], default_tz: str
+) -> tuple[datetime, datetime]:
     """UTC start/end of an event; all-day dates count from midnight in ``default_tz``."""
     return to_utc(start, default_tz), to_utc(end, default_tz)
 
@@ -178,8 +180,8 @@ def _parse_date_list(line: str, tz: ZoneInfo, all_day: bool) -> list[datetime | 
     params = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
     line_tz = ZoneInfo(params["TZID"]) if "TZID" in params else tz
     out: list[datetime | date] = []
-    for raw in values.split(","):
-        raw = raw.strip()
+    for item in values.split(","):
+        raw = item.strip()
         if not raw:
             continue
         if "T" not in raw:
@@ -291,11 +293,7 @@ def expand(
             if len(found) >= limit and window_end is None and rule.count is None:
                 break
     for extra in rdates:
-        day = extra if isinstance(extra, date) and not isinstance(extra, datetime) else None
-        if day is None and isinstance(extra, datetime):
-            day = extra.astimezone(tz).date()
-        if day is None:
-            continue
+        day = extra.astimezone(tz).date() if isinstance(extra, datetime) else extra
         occ = occurrence_at(day)
         inside = (window_start is None or occ.end_utc > window_start) and (
             window_end is None or occ.start_utc < window_end
