@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 PREFIX = "ADDON_"
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_SERVICE_ACCOUNT = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
-LOCAL_SECRET_KEY = "local-development-secret-not-for-production"
+LOCAL_SECRET_KEY = "local-development-secret-not-for-production"  # noqa: S105 - refused in production
 
 
 class SettingsError(ValueError):

@@ -45,7 +45,8 @@ def _schema() -> dict[str, dict[str, str | None]]:
                 kind = None
                 if stmt.value.func.attr == "MessageField":
                     first = stmt.value.args[0]
-                    kind = first.value if isinstance(first, ast.Constant) else None
+                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                        kind = first.value
                 fields[stmt.targets[0].id] = kind
         out[node.name] = fields
     return out
@@ -89,7 +90,16 @@ def test_every_url_routes_to_a_post_endpoint_of_the_app() -> None:
 
 def test_cli_renders_for_a_base_url() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "deployment", "--base-url", "https://x.example"],
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "app",
+            "deployment",
+            "--base-url",
+            "https://x.example",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

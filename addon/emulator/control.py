@@ -68,6 +68,10 @@ def create_user() -> Response:
 @bp.post("/reset")
 def reset() -> Response:
     state().reset()
+    # The add-on host (deployment, subscriptions, trigger log) is part of "everything".
+    host = current_app.extensions.get("addon_host")
+    if host is not None:
+        host.reset()
     return jsonify({})
 
 

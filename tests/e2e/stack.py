@@ -28,6 +28,7 @@ from addon.local.datastore_emulator import free_port
 from addon.services import Services
 from addon.settings import Settings, Solution
 from addon.store.datastore import Store
+from tests.emulator.discovery_schema import validate_response
 
 SOLUTION = "web-conference"
 RECORDED = "recorded-web-conference"
@@ -64,7 +65,7 @@ class Stack:
         return self.tokens[email]
 
     def calendar(self, email: str) -> Any:
-        creds = google.oauth2.credentials.Credentials(token=self.user(email))  # type: ignore[no-untyped-call]
+        creds = google.oauth2.credentials.Credentials(token=self.user(email))
         return build(
             "calendar",
             "v3",
@@ -135,6 +136,9 @@ def addon_settings(addon_url: str, emulator_url: str, project: str, **overrides:
 def running_stack(project: str, **overrides: Any) -> Iterator[Stack]:
     conferencing = ConferencingState()
     emulator_app = create_emulator_app()
+    # Every Calendar response the add-on reads must match Google's discovery schemas.
+    responses: list[tuple[str, int, Any]] = []
+    emulator_app.config["EMULATOR_RESPONSE_HOOK"] = lambda m, s, b: responses.append((m, s, b))
     emulator_app.register_blueprint(
         conferencing_blueprint(conferencing), url_prefix="/_conferencing"
     )
@@ -152,6 +156,8 @@ def running_stack(project: str, **overrides: Any) -> Iterator[Stack]:
             with contextlib.suppress(Exception):
                 stack.settle(10)
             emulator_app.extensions["addon_host"].close()
+    for method_id, status, body in responses:
+        validate_response(method_id, body, status)
 
 
 def wait_for(predicate: Any, timeout: float = 20.0, message: str = "condition") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import requests
@@ -127,7 +128,8 @@ def test_missing_essentials_give_permanent_error_markup(stack: Stack) -> None:
 
 
 def test_notification_without_calendar_id_is_400(stack: Stack) -> None:
-    for body in ({}, {"calendar": {}}, {"calendar": {"calendarId": 7}}):
+    bodies: list[dict[str, Any]] = [{}, {"calendar": {}}, {"calendar": {"calendarId": 7}}]
+    for body in bodies:
         r = post(stack, NOTIFY, body, id_token(stack, stack.addon_url + NOTIFY))
         assert r.status_code == 400 and r.json()["error"]["reason"] == "missingCalendarId"
     assert_nothing_stored(stack)
@@ -162,7 +164,7 @@ def test_missing_scopes_ask_for_them(stack: Stack) -> None:
         ("auth", "AUTHENTICATION"),
     ],
 )
-def test_provider_failures_map_to_error_types(stack: Stack, mode: str, expected: str) -> None:
+def test_provider_failures_map_to_error_types(stack: Stack, mode: Any, expected: str) -> None:
     stack.conferencing.set_fault(mode)
     token = stack.user(ALICE)
     r = post(stack, CREATE, event_object(token=token), id_token(stack, stack.addon_url + CREATE))

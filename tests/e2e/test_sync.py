@@ -100,7 +100,8 @@ def test_delete_deletes_the_meeting_once(stack: Stack) -> None:
     stack.settle()
     assert stack.meetings()[meeting_id]["deleted"]
     assert ops(stack) == ["create", "delete"]
-    assert stack.store.get_conference(ALICE, event["id"]).state == "deleted"
+    record = stack.store.get_conference(ALICE, event["id"])
+    assert record is not None and record.state == "deleted"
 
 
 def test_recurring_series_occurrences_and_series(stack: Stack) -> None:
