@@ -269,7 +269,7 @@ class Executor:
                 current = self._calendar.get_event(conf.calendar_id, conf.event_id)
                 continue
             try:
-                written = self._calendar.patch_conference_data(
+                self._calendar.patch_conference_data(
                     conf.calendar_id, conf.event_id, etag, data
                 )
             except PreconditionFailed:
@@ -279,8 +279,10 @@ class Executor:
             except NotFound:
                 return
             self.outcome.write_backs += 1
-            self._store.put_conference(
-                conf.with_(confirmed=True, snapshot=EventSnapshot.from_event(written))
-            )
+            # Keep the snapshot: it is what the provider was told. The written event may carry
+            # a concurrent user edit (that is why we retried); the next sync must still see it
+            # as a change and update the meeting.
+            stored = self._store.get_conference(conf.calendar_id, conf.event_id) or conf
+            self._store.put_conference(stored.with_(confirmed=True))
             return
         raise RetryLater("write-back kept conflicting with concurrent edits")

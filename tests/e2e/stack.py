@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,9 +101,13 @@ class Stack:
         return self.store.get_calendar(calendar_id)
 
 
-def addon_settings(addon_url: str, emulator_url: str, project: str, **overrides: Any) -> Settings:
+SolutionsFor = Callable[[str], tuple[Solution, ...]]
+
+
+def default_solutions(emulator_url: str) -> tuple[Solution, ...]:
+    """Both solutions on the REST provider against the emulator's conferencing server."""
     conferencing = emulator_url + "/_conferencing"
-    solutions = (
+    return (
         Solution(
             SOLUTION,
             "Web conference",
@@ -119,6 +123,16 @@ def addon_settings(addon_url: str, emulator_url: str, project: str, **overrides:
             {"base_url": conferencing},
         ),
     )
+
+
+def addon_settings(
+    addon_url: str,
+    emulator_url: str,
+    project: str,
+    solutions_for: SolutionsFor = default_solutions,
+    **overrides: Any,
+) -> Settings:
+    solutions = solutions_for(emulator_url)
     values: dict[str, Any] = {
         "base_url": addon_url,
         "certs_url": emulator_url + "/oauth2/v1/certs",
@@ -133,7 +147,9 @@ def addon_settings(addon_url: str, emulator_url: str, project: str, **overrides:
 
 
 @contextlib.contextmanager
-def running_stack(project: str, **overrides: Any) -> Iterator[Stack]:
+def running_stack(
+    project: str, solutions_for: SolutionsFor = default_solutions, **overrides: Any
+) -> Iterator[Stack]:
     conferencing = ConferencingState()
     emulator_app = create_emulator_app()
     # Every Calendar response the add-on reads must match Google's discovery schemas.
@@ -145,7 +161,7 @@ def running_stack(project: str, **overrides: Any) -> Iterator[Stack]:
     with serve(emulator_app) as emulator_url:
         port = free_port()
         addon_url = f"http://127.0.0.1:{port}"
-        settings = addon_settings(addon_url, emulator_url, project, **overrides)
+        settings = addon_settings(addon_url, emulator_url, project, solutions_for, **overrides)
         app = create_app(settings)
         svc: Services = app.extensions["addon"]
         svc.calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
