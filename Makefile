@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit run bench faults clean
+.PHONY: setup test lint typecheck unit run bench faults clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
+## Headless Chromium for the console's browser tests (Debian package; needs root).
+browser:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
 ## The whole check: lint, types, then every test (the command CI runs).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy addon app.py tests bench

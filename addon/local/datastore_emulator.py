@@ -98,6 +98,14 @@ class DatastoreEmulator:
         self.stop()
         raise DatastoreEmulatorError(f"the Datastore emulator did not answer within {timeout}s")
 
+    @property
+    def pid(self) -> int | None:
+        """The gcloud process (leader of the process group that holds the Java emulator)."""
+        return self._proc.pid if self._proc is not None else None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def _answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://{self.host_port}/", timeout=1) as r:

@@ -1,0 +1,416 @@
+"""``python -m addon.local`` (``make run``): the whole add-on on this machine, one command.
+
+The runner only supervises processes; it starts, each in its own process group:
+
+1. the real Cloud Datastore emulator (gcloud; ``--datastore-port``, default 8081);
+2. the emulator stack (``addon.local.emulator_stack``: Calendar API, add-on host, fake
+   conferencing server at ``/_conferencing``, console at ``/console``; ``--emulator-port``,
+   default 8090), one process because its state is in memory;
+3. the add-on backend under real gunicorn, 2 workers (``gunicorn app:app``;
+   ``--backend-port``, default 8080), configured only through ``ADDON_*`` variables
+   (``addon.local.config.backend_env``) — ID-token verification on, against the emulator's keys.
+
+Then it installs the add-on's deployment in the emulator's add-on host and creates the demo
+users, waits for ``/healthz`` and prints the URLs. Children's output is streamed to the
+terminal, one prefix per process. Ctrl-C or SIGTERM stops every process group it started
+(gcloud's Java child included); a child that dies stops everything with a message.
+
+Exit codes: 0 stopped by a signal, 1 start-up failed or a child died, 2 bad usage (a port
+in use, an invalid port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, NoReturn
+
+from addon.local.config import DEMO_USERS, HOST, PROJECT, LocalPorts, backend_env, bootstrap
+from addon.local.datastore_emulator import DatastoreEmulator, DatastoreEmulatorError
+from addon.settings import from_env
+
+ROOT = Path(__file__).resolve().parents[2]  # where app.py lives
+STOP_GRACE_SECONDS = 8.0
+# google-api-core announces the end of Python 3.11 support (2027) when imported: not
+# actionable locally, so the children (the add-on, the emulator) do not print it.
+QUIET_WARNINGS = "ignore:You are using a Python version:FutureWarning"
+
+# (attribute of LocalPorts, flag, environment variable, what listens there)
+PORT_OPTIONS = (
+    ("backend", "--backend-port", "ADDON_LOCAL_BACKEND_PORT", "add-on backend"),
+    ("emulator", "--emulator-port", "ADDON_LOCAL_EMULATOR_PORT", "Calendar emulator + console"),
+    ("datastore", "--datastore-port", "ADDON_LOCAL_DATASTORE_PORT", "Datastore emulator"),
+)
+
+
+class RunnerError(Exception):
+    """The stack could not start or stopped working; the message says which part and why."""
+
+
+class PortInUse(RunnerError):
+    def __init__(self, port: int, flag: str, env: str, what: str) -> None:
+        super().__init__(
+            f"port {port} ({what}) is already in use: stop what listens there, "
+            f"or choose another port with {flag} or {env}"
+        )
+        self.port = port
+        self.flag = flag
+
+
+def port_free(port: int, host: str = HOST) -> bool:
+    """True if a server could listen on ``port`` now (as our servers do: SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def check_ports(ports: LocalPorts) -> None:
+    """Refuse before starting anything: ``PortInUse`` names the port and the flag."""
+    for attr, flag, env, what in PORT_OPTIONS:
+        port = getattr(ports, attr)
+        if not port_free(port):
+            raise PortInUse(port, flag, env, what)
+
+
+def format_line(name: str, line: str) -> str:
+    """One child's output line for the terminal; the add-on's JSON log lines made readable."""
+    text = line.rstrip("\n")
+    if text.startswith("{"):
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict) and "message" in entry:
+            extra = {
+                k: v
+                for k, v in entry.items()
+                if k not in ("severity", "message", "logger", "time", "stack_trace")
+            }
+            text = f"{entry.get('severity', ''):<7} {entry.get('logger', '')}: {entry['message']}"
+            if extra:
+                text += "  " + " ".join(
+                    f"{k}={json.dumps(v, default=str)}" for k, v in extra.items()
+                )
+            if entry.get("stack_trace"):
+                text += "\n" + str(entry["stack_trace"])
+    return f"{name:>9} | {text}"
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[str]
+    reader: threading.Thread
+
+
+class Runner:
+    """Starts, watches and stops the local stack."""
+
+    def __init__(
+        self,
+        ports: LocalPorts,
+        *,
+        project: str = PROJECT,
+        workers: int = 2,
+        out: IO[str] | None = None,
+        python_warnings: str | None = QUIET_WARNINGS,
+    ) -> None:
+        self.ports = ports
+        self.python_warnings = python_warnings
+        self.project = project
+        self.workers = workers
+        self.out = out or sys.stdout
+        self._print_lock = threading.Lock()
+        self._children: list[Child] = []
+        self._log_dir = tempfile.mkdtemp(prefix="addon-local-")
+        self.datastore = DatastoreEmulator(
+            port=ports.datastore,
+            project=project,
+            log_path=Path(self._log_dir) / "datastore-emulator.log",
+        )
+
+    # -- output ----------------------------------------------------------------------------
+
+    def say(self, message: str, name: str | None = "runner") -> None:
+        """Print one message, prefixed like the children's lines (``name=None``: as is)."""
+        with self._print_lock:
+            text = message if name is None else format_line(name, message)
+            print(text, file=self.out, flush=True)
+
+    def _stream(self, name: str, stream: IO[str]) -> None:
+        for line in stream:
+            with self._print_lock:
+                print(format_line(name, line), file=self.out, flush=True)
+
+    # -- starting --------------------------------------------------------------------------
+
+    def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> Child:
+        env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        if self.python_warnings:
+            inherited = env.get("PYTHONWARNINGS")
+            env["PYTHONWARNINGS"] = ",".join(filter(None, [inherited, self.python_warnings]))
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            list(argv),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # its own process group: stopped as a whole, and the
+            # terminal's Ctrl-C reaches only the runner, which stops children in order
+        )
+        assert process.stdout is not None
+        reader = threading.Thread(
+            target=self._stream, args=(name, process.stdout), name=f"log-{name}", daemon=True
+        )
+        reader.start()
+        child = Child(name, process, reader)
+        self._children.append(child)
+        return child
+
+    def backend_environment(self) -> dict[str, str]:
+        return backend_env(self.ports, project=self.project)
+
+    def start(self) -> None:
+        """Start everything and wait until it answers; ``RunnerError`` if a part does not."""
+        ports = self.ports
+        env = self.backend_environment()
+        settings = from_env(env)  # the backend reads the same variables: fail early here
+        self.say(f"starting the emulator stack on {ports.emulator_url}")
+        self._spawn(
+            "emulator",
+            [
+                sys.executable, "-m", "addon.local.emulator_stack",
+                "--host", HOST, "--port", str(ports.emulator),
+                "--datastore-project", self.project,
+            ],
+            {"DATASTORE_EMULATOR_HOST": ports.datastore_host},
+        )  # fmt: skip
+        self.say(
+            f"starting the add-on backend (gunicorn, {self.workers} workers) on {ports.backend_url}"
+        )
+        self._spawn(
+            "backend",
+            [
+                sys.executable, "-m", "gunicorn",
+                "--workers", str(self.workers), "--threads", "4",
+                "--bind", f"{HOST}:{ports.backend}",
+                "--graceful-timeout", "5", "--timeout", "60",
+                "--access-logfile", "-", "--access-logformat", '"%(r)s" %(s)s %(M)sms',
+                "app:app",
+            ],
+            env,
+        )  # fmt: skip
+        self.say(f"starting the Datastore emulator on {ports.datastore_host} (gcloud, Java)")
+        try:
+            self.datastore.start(timeout=120)
+        except DatastoreEmulatorError as exc:
+            raise RunnerError(f"the Datastore emulator did not start: {exc}") from exc
+        self._wait_until("emulator", f"{ports.emulator_url}/_emulator/addon", 30)
+        self._wait_until("backend", f"{ports.backend_url}/healthz", 60)
+        try:
+            bootstrap(ports.emulator_url, settings, DEMO_USERS)
+        except Exception as exc:
+            raise RunnerError(f"could not install the add-on in the emulator: {exc}") from exc
+        self.say("add-on deployment installed in the emulator's add-on host; users created")
+
+    def _wait_until(self, name: str, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            crashed = self.crashed()
+            if crashed:
+                raise RunnerError(crashed)
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise RunnerError(f"{name} did not answer {url} within {timeout:.0f} s")
+
+    def banner(self) -> str:
+        p = self.ports
+        rows = [
+            ("Console", f"{p.emulator_url}/console/", "play alice or bob, watch the add-on work"),
+            ("Add-on", p.backend_url, f"gunicorn, {self.workers} workers · /healthz"),
+            ("Emulator", p.emulator_url, "Calendar API /calendar/v3/ · control /_emulator/"),
+            ("Vendor API", f"{p.emulator_url}/_conferencing", "fake conferencing server"),
+            ("Datastore", p.datastore_host, f"project {self.project}"),
+        ]
+        line = "─" * 78
+        text = [line, " Conference add-on — the local stack is up", ""]
+        text += [f"   {label:<11} {url:<36} {note}" for label, url, note in rows]
+        text += [
+            "",
+            f"   Users       {', '.join(DEMO_USERS)}",
+            f"   Logs        below; the Datastore emulator's in {self.datastore.log_path}",
+            "   Ctrl-C stops everything.",
+            line,
+        ]
+        return "\n".join(text)
+
+    # -- watching and stopping -------------------------------------------------------------
+
+    def crashed(self) -> str | None:
+        """Why the stack is broken (a child exited), or None while every part runs."""
+        for child in self._children:
+            code = child.process.poll()
+            if code is not None:
+                return f"{child.name} exited with code {code}"
+        if self.datastore.pid is not None and not self.datastore.alive():
+            return "the Datastore emulator exited"
+        return None
+
+    def wait(self, poll_seconds: float = 0.3) -> str:
+        """Block until a child dies; returns why (a signal ends it by KeyboardInterrupt)."""
+        while True:
+            crashed = self.crashed()
+            if crashed:
+                return crashed
+            time.sleep(poll_seconds)
+
+    def pids(self) -> list[int]:
+        pids = [c.process.pid for c in self._children]
+        if self.datastore.pid is not None:
+            pids.append(self.datastore.pid)
+        return pids
+
+    def stop(self) -> None:
+        """Stop every process group we started: SIGTERM, then SIGKILL after a grace period."""
+        for child in reversed(self._children):
+            _stop_group(child.process)
+        self.datastore.stop()
+        for child in self._children:
+            child.reader.join(timeout=2)
+        self._children.clear()
+        with contextlib.suppress(OSError):
+            for leftover in Path(self._log_dir).iterdir():
+                leftover.unlink()
+            Path(self._log_dir).rmdir()
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    # The leader may be gone while others in its group (gunicorn workers) linger.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def _port_default(env: str, fallback: int) -> int:
+    raw = os.environ.get(env)
+    if not raw:
+        return fallback
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        print(f"error: {env} must be a port number, got {raw!r}", file=sys.stderr)
+        sys.exit(2)
+    return int(raw)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    defaults = LocalPorts()
+    parser = argparse.ArgumentParser(
+        prog="python -m addon.local",
+        description="Run the add-on, the Calendar emulator with its console, and the "
+        "Datastore emulator on this machine.",
+    )
+    for attr, flag, env, what in PORT_OPTIONS:
+        parser.add_argument(
+            flag,
+            type=int,
+            default=_port_default(env, getattr(defaults, attr)),
+            help=f"{what} port (env {env}; default {getattr(defaults, attr)})",
+        )
+    parser.add_argument(
+        "--project",
+        default=os.environ.get("ADDON_LOCAL_PROJECT", PROJECT),
+        help=f"Datastore project id (env ADDON_LOCAL_PROJECT; default {PROJECT})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("ADDON_LOCAL_WORKERS", "2")),
+        help="gunicorn workers of the backend (env ADDON_LOCAL_WORKERS; default 2)",
+    )
+    args = parser.parse_args(argv)
+    for _attr, flag, _env, _what in PORT_OPTIONS:
+        port = getattr(args, flag[2:].replace("-", "_"))
+        if not 0 < port < 65536:
+            parser.error(f"{flag} must be a port number from 1 to 65535")
+    ports = [args.backend_port, args.emulator_port, args.datastore_port]
+    if len(set(ports)) != len(ports):
+        parser.error("--backend-port, --emulator-port and --datastore-port must differ")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until Ctrl-C / SIGTERM (exit 0) or a child dies (exit 1); see the module doc."""
+    args = parse_args(argv)
+    ports = LocalPorts(
+        backend=args.backend_port, emulator=args.emulator_port, datastore=args.datastore_port
+    )
+    try:
+        check_ports(ports)
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runner = Runner(ports, project=args.project, workers=args.workers)
+    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, _interrupt)
+    code = 0
+    try:
+        runner.start()
+        runner.say(runner.banner(), name=None)
+        reason = runner.wait()
+        runner.say(f"{reason}: stopping everything")
+        code = 1
+    except KeyboardInterrupt:
+        runner.say("stopping (signal received)")
+    except RunnerError as exc:
+        runner.say(f"error: {exc}; stopping everything")
+        code = 1
+    finally:
+        # A second Ctrl-C must not cut the clean-up short and leave processes behind.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        runner.stop()
+        runner.say("stopped")
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    return code
