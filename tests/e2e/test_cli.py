@@ -1,0 +1,73 @@
+"""The operator commands from the README, run as real subprocesses against the stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import Stack
+from tests.e2e.test_sync import ALICE, new_conference
+
+pytestmark = pytest.mark.datastore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def flask(stack: Stack, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    settings = stack.services.settings
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": "ignore",
+        "ADDON_BASE_URL": settings.base_url,
+        "ADDON_CERTS_URL": settings.certs_url,
+        "ADDON_CALENDAR_API_ENDPOINT": str(settings.calendar_api_endpoint),
+        "ADDON_DATASTORE_PROJECT": settings.datastore_project,
+        "ADDON_SOLUTIONS": json.dumps(
+            [
+                {"id": s.id, "name": s.name, "provider": s.provider, "options": dict(s.options)}
+                for s in settings.solutions
+            ]
+        ),
+    }
+    env.pop("ADDON_SYNC_ACCESS_TOKEN", None)
+    if token:
+        env["ADDON_SYNC_ACCESS_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_sync_one_calendar_with_an_access_token(stack: Stack) -> None:
+    event, meeting_id = new_conference(stack)
+    stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})  # trigger lost
+    api = stack.calendar(ALICE)
+    api.events().patch(calendarId=ALICE, eventId=event["id"], body={"summary": "Via CLI"}).execute()
+    assert stack.meetings()[meeting_id]["title"] != "Via CLI"
+    result = flask(stack, "sync", ALICE, "--access-token", stack.user(ALICE))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["synced"][0]
+    assert report["status"] == "done" and report["runs"][0]["actions"] == {"UpdateMeeting": 1}
+    assert stack.meetings()[meeting_id]["title"] == "Via CLI"
+
+
+def test_sync_due_calendars_and_refuse_without_credentials(stack: Stack) -> None:
+    event, meeting_id = new_conference(stack)
+    stack.conferencing.set_fault("down")
+    api = stack.calendar(ALICE)
+    api.events().patch(calendarId=ALICE, eventId=event["id"], body={"summary": "Later"}).execute()
+    stack.settle()
+    assert stack.store.due_calendars() == [ALICE]
+    refused = flask(stack, "sync", "--due")
+    assert refused.returncode == 2 and "No credentials" in refused.stderr
+    stack.conferencing.set_fault(None)
+    result = flask(stack, "sync", "--due", token=stack.user(ALICE))
+    assert result.returncode == 0, result.stderr
+    assert [r["calendarId"] for r in json.loads(result.stdout)["synced"]] == [ALICE]
+    assert stack.meetings()[meeting_id]["title"] == "Later"
+    assert stack.store.due_calendars() == []
