@@ -25,7 +25,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    commands = []
+    commands: list[str] = []
     for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
         commands.extend(line.strip() for line in block.splitlines() if line.strip())
     return commands
