@@ -39,7 +39,7 @@ from addon.providers.base import (
 )
 from addon.services import Services
 from addon.settings import Solution
-from addon.store.records import Conference, EventSnapshot
+from addon.store.records import Conference
 from addon.sync.execute import idempotency_key, meeting_request
 
 log = logging.getLogger(__name__)
@@ -100,14 +100,7 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
             return _error(solution, "PERMANENT")
         except ProviderError:
             return _error(solution, "UNKNOWN")
-        record = Conference(
-            calendar_id=calendar_id,
-            event_id=event_id,
-            solution_id=solution.id,
-            conference_id=meeting.meeting_id,
-            meeting=meeting,
-            snapshot=EventSnapshot.from_event(source),
-        )
+        record = Conference.new(calendar_id, event_id, solution.id, meeting, source)
         conference, inserted = store.create_conference_if_absent(record)
         if inserted and existing is not None and existing.state == "active":
             _retire(services, existing)

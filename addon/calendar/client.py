@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
 from google.auth.credentials import Credentials
@@ -143,6 +144,12 @@ class CalendarClient:
             except HttpError as exc:
                 if not _retryable(exc) or attempt + 1 >= self._retry.attempts:
                     raise classify(exc, single_event=single_event) from None
+            except google.auth.exceptions.RefreshError:
+                # A 401 makes AuthorizedHttp refresh the credentials; a user's access token
+                # handed to us by Google cannot be refreshed: it expired or was revoked.
+                raise Unauthorized(
+                    "Calendar API 401: the user's token expired or was revoked", 401, "authError"
+                ) from None
             except (OSError, httplib2.HttpLib2Error) as exc:
                 if attempt + 1 >= self._retry.attempts:
                     raise CalendarUnavailable(f"Calendar API unreachable: {exc}") from None

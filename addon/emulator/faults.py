@@ -2,8 +2,10 @@
 
 A rule: ``{"method": "calendar.events.list" | "events.list" | "*", "status": 429,
 "reason": "rateLimitExceeded", "message": ..., "rate": 0.5, "count": 3,
-"latencySeconds": 0.2}``. With ``count`` the next N matching calls fail (then the rule
-stops failing); otherwise each call fails with probability ``rate`` (default 1.0).
+"latencySeconds": 0.2, "skip": 1}``. With ``skip`` the first N matching calls pass untouched
+(to fail, say, the full listing that follows a 410); with ``count`` the next N matching calls
+fail (then the rule stops failing); otherwise each call fails with probability ``rate``
+(default 1.0).
 Latency applies to every matching call.
 """
 
@@ -39,6 +41,7 @@ class FaultRule:
     rate: float = 1.0
     count: int | None = None
     latency_seconds: float = 0.0
+    skip: int = 0
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> FaultRule:
@@ -57,13 +60,14 @@ class FaultRule:
             status=status, reason=reason, message=message, rate=float(body.get("rate", 1.0)),
             count=None if count is None else int(count),
             latency_seconds=float(body.get("latencySeconds", 0.0)),
+            skip=int(body.get("skip", 0)),
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return {
             "method": self.method, "status": self.status, "reason": self.reason,
             "message": self.message, "rate": self.rate, "count": self.count,
-            "latencySeconds": self.latency_seconds,
+            "latencySeconds": self.latency_seconds, "skip": self.skip,
         }  # fmt: skip
 
 
@@ -98,6 +102,9 @@ class FaultInjector:
         with self._lock:
             for rule in self._rules:
                 if rule.method not in (method_id, "*"):
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
                     continue
                 latency = max(latency, rule.latency_seconds)
                 if rule.count is not None:

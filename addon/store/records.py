@@ -180,6 +180,25 @@ class Conference:
     def with_(self, **changes: Any) -> Conference:
         return replace(self, **changes)
 
+    @classmethod
+    def new(
+        cls,
+        calendar_id: str,
+        event_id: str,
+        solution_id: str,
+        meeting: Meeting,
+        event: Mapping[str, Any],
+    ) -> Conference:
+        """A fresh record for a meeting just created for ``event`` (not yet confirmed)."""
+        return cls(
+            calendar_id=calendar_id,
+            event_id=event_id,
+            solution_id=solution_id,
+            conference_id=meeting.meeting_id,
+            meeting=meeting,
+            snapshot=EventSnapshot.from_event(event),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class CalendarState:

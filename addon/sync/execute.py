@@ -234,14 +234,7 @@ class Executor:
         meeting: Meeting = self._call(
             solution.id, "create", lambda: provider.create(request, idempotency_key=key)
         )
-        record = Conference(
-            calendar_id=calendar_id,
-            event_id=event_id,
-            solution_id=solution.id,
-            conference_id=meeting.meeting_id,
-            meeting=meeting,
-            snapshot=EventSnapshot.from_event(event),
-        )
+        record = Conference.new(calendar_id, event_id, solution.id, meeting, event)
         stored, _ = self._store.create_conference_if_absent(record)
         self._write_back(stored, event)
 
@@ -269,9 +262,7 @@ class Executor:
                 current = self._calendar.get_event(conf.calendar_id, conf.event_id)
                 continue
             try:
-                self._calendar.patch_conference_data(
-                    conf.calendar_id, conf.event_id, etag, data
-                )
+                self._calendar.patch_conference_data(conf.calendar_id, conf.event_id, etag, data)
             except PreconditionFailed:
                 self.outcome.conflicts += 1
                 current = self._calendar.get_event(conf.calendar_id, conf.event_id)
