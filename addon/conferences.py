@@ -71,7 +71,7 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
 
     calendar_id, event_id = ev.calendar_id, ev.event_id
     store = services.store
-    client = services.calendar_for_token(ev.user_oauth_token) if ev.user_oauth_token else None
+    client = services.calendar_for_request(ev.user_oauth_token) if ev.user_oauth_token else None
     event: dict[str, Any] | None = None
     if client is not None:
         try:
@@ -117,7 +117,7 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
 
     newly_subscribed = store.subscribe(calendar_id, ev.user_email)
     if newly_subscribed:
-        _initialize_sync(services, calendar_id, client)
+        _initialize_sync(services, calendar_id, ev.user_oauth_token)
     return create_conference_response(markup, calendar_id if newly_subscribed else None)
 
 
@@ -134,13 +134,13 @@ def _retire(services: Services, old: Conference) -> None:
         log.warning("could not delete the replaced meeting: %s", type(exc).__name__)
 
 
-def _initialize_sync(services: Services, calendar_id: str, client: Any) -> None:
+def _initialize_sync(services: Services, calendar_id: str, token: str | None) -> None:
     """Take the initial sync token (windowed full sync). Failure only defers it."""
-    if client is None:
+    if token is None:
         services.store.mark_needs_full_sync(calendar_id, "no user token at creation")
         return
     try:
-        services.start_sync(calendar_id, client)
+        services.start_sync(calendar_id, services.calendar_for_token(token))
     except Exception as exc:  # the conference must still be returned
         log.warning("initial sync could not start: %s", type(exc).__name__)
         services.store.mark_needs_full_sync(calendar_id, "initial sync failed")

@@ -38,6 +38,8 @@ class Services:
     _engine: SyncEngine | None = field(default=None, init=False)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    # calendar id -> "another trigger arrived while this process had a run queued or running"
+    _local_runs: dict[str, bool] = field(default_factory=dict, init=False)
 
     @classmethod
     def build(
@@ -93,17 +95,51 @@ class Services:
         """Calendar as the user whose short-lived OAuth token Google sent with the request."""
         return self.calendar(google.oauth2.credentials.Credentials(token=access_token))  # type: ignore[no-untyped-call]
 
-    def start_sync(self, calendar_id: str, client: CalendarClient) -> Future[SyncRun] | SyncRun:
-        """Run a sync now (inline mode) or on this process's background pool."""
+    def calendar_for_request(self, access_token: str) -> CalendarClient:
+        """Calendar for work done while Google waits for our answer: fewer, shorter retries."""
+        return CalendarClient(
+            google.oauth2.credentials.Credentials(token=access_token),  # type: ignore[no-untyped-call]
+            api_endpoint=self.settings.calendar_api_endpoint,
+            retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0),
+        )
+
+    def start_sync(
+        self, calendar_id: str, client: CalendarClient
+    ) -> Future[SyncRun] | SyncRun | None:
+        """Run a sync now (inline mode) or on this process's background pool.
+
+        Background mode coalesces: while this process has a run for the calendar queued or
+        running, further triggers only ask it to go round once more (None is returned), so
+        a storm costs one lease transaction per round, not one per trigger. Across processes
+        the Datastore lease and its dirty flag do the same job.
+        """
         if self.settings.sync_mode == "inline":
             return self.engine.sync(calendar_id, client)
         with self._lock:
+            if calendar_id in self._local_runs:
+                self._local_runs[calendar_id] = True
+                return None
+            self._local_runs[calendar_id] = False
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sync")
             pool = self._pool
-        future = pool.submit(self.engine.sync, calendar_id, client)
+        future = pool.submit(self._run_coalesced, calendar_id, client)
         future.add_done_callback(_log_failure)
         return future
+
+    def _run_coalesced(self, calendar_id: str, client: CalendarClient) -> SyncRun:
+        try:
+            while True:
+                run = self.engine.sync(calendar_id, client)
+                with self._lock:
+                    if not self._local_runs.get(calendar_id):
+                        self._local_runs.pop(calendar_id, None)
+                        return run
+                    self._local_runs[calendar_id] = False
+        except BaseException:
+            with self._lock:
+                self._local_runs.pop(calendar_id, None)
+            raise
 
 
 def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:

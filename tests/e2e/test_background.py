@@ -1,0 +1,76 @@
+"""Background mode: triggers answer at once, and a burst for one calendar is coalesced."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.e2e.stack import Stack, running_stack, wait_for
+from tests.e2e.test_sync import ALICE
+
+pytestmark = pytest.mark.datastore
+
+
+@pytest.fixture
+def bg_stack(datastore) -> Iterator[Stack]:
+    with running_stack(datastore.project, sync_mode="background") as s:
+        yield s
+
+
+def quiet(stack: Stack) -> bool:
+    state = stack.calendar_state(ALICE)
+    return bool(state and state.lease_owner is None and not state.dirty and state.sync_token)
+
+
+def test_burst_of_triggers_costs_at_most_two_listings(bg_stack: Stack) -> None:
+    stack = bg_stack
+    api = stack.calendar(ALICE)
+    event = (
+        api.events()
+        .insert(
+            calendarId=ALICE,
+            body={
+                "summary": "Burst",
+                "start": {"dateTime": "2030-03-01T10:00:00Z"},
+                "end": {"dateTime": "2030-03-01T11:00:00Z"},
+            },
+        )
+        .execute()
+    )
+    meeting_id = stack.pick(ALICE, event["id"], ALICE)["conferenceData"]["conferenceId"]
+    stack.settle()
+    wait_for(lambda: quiet(stack), message="initial sync")
+    stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
+    api.events().patch(calendarId=ALICE, eventId=event["id"], body={"summary": "Burst 2"}).execute()
+    stack.control("POST", "/_emulator/stats/reset")
+
+    url = stack.addon_url + "/calendar/notification"
+    token = stack.control("POST", "/_emulator/addon/id-token", {"audience": url})["idToken"]
+    body = {
+        "authorizationEventObject": {"userOAuthToken": stack.user(ALICE)},
+        "calendar": {"calendarId": ALICE},
+    }
+    statuses: list[int] = []
+
+    def fire() -> None:
+        for _ in range(5):
+            r = requests.post(
+                url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+            statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=fire) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 40
+    wait_for(lambda: stack.meetings()[meeting_id]["title"] == "Burst 2", message="update applied")
+    wait_for(lambda: quiet(stack), message="quiet calendar")
+    lists = stack.control("GET", "/_emulator/stats")["requests"].get("events.list", 0)
+    assert 1 <= lists <= 2
+    updates = [c for c in stack.provider_calls() if c["op"] == "update"]
+    assert len(updates) == 1
