@@ -444,6 +444,7 @@ def _conference_to_props(c: Conference) -> dict[str, Any]:
         "meeting": json.dumps(meeting_to_dict(c.meeting)),
         "snapshot": json.dumps(c.snapshot.to_dict()),
         "occurrences": json.dumps(dict(c.occurrences)),
+        "origin": c.origin,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }
@@ -460,6 +461,7 @@ def _conference_from_entity(e: Any) -> Conference:
         state=e.get("state", "active"),
         confirmed=bool(e.get("confirmed", False)),
         occurrences=json.loads(e.get("occurrences") or "{}"),
+        origin=e.get("origin", "create"),
         created_at=e.get("created_at"),
         updated_at=e.get("updated_at"),
     )

@@ -27,6 +27,8 @@ from typing import Any, Literal
 from addon.providers.base import EntryPoint, Meeting
 
 ConferenceState = Literal["active", "deleted"]
+# "create": onCreateFunction made it; "copy": the sync made it for a copied event.
+ConferenceOrigin = Literal["create", "copy"]
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -174,6 +176,7 @@ class Conference:
     confirmed: bool = False
     # occurrence event id -> fingerprint of the occurrence change last applied
     occurrences: Mapping[str, str] = field(default_factory=dict)
+    origin: ConferenceOrigin = "create"
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -188,6 +191,7 @@ class Conference:
         solution_id: str,
         meeting: Meeting,
         event: Mapping[str, Any],
+        origin: ConferenceOrigin = "create",
     ) -> Conference:
         """A fresh record for a meeting just created for ``event`` (not yet confirmed)."""
         return cls(
@@ -197,6 +201,7 @@ class Conference:
             conference_id=meeting.meeting_id,
             meeting=meeting,
             snapshot=EventSnapshot.from_event(event),
+            origin=origin,
         )  # fmt: skip
 
 

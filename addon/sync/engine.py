@@ -138,16 +138,23 @@ class SyncEngine:
             solutions=self._solutions,
             provider_backoff=self._provider_backoff,
         )
-        renew = _Renewer(lambda: self._store.renew_lease(calendar_id, owner, self._lease_seconds))
+        renew = _Renewer(
+            lambda: self._store.renew_lease(calendar_id, owner, self._lease_seconds),
+            # Well inside the lease, however short it is configured (ADDON_LEASE_SECONDS >= 5).
+            every=min(RENEW_EVERY_SECONDS, self._lease_seconds / 3),
+        )
         state = self._store.get_calendar(calendar_id)
         token = None if state is None or state.needs_full_sync else state.sync_token
         next_token: str | None = None
         try:
-            pending = self._store.list_pending(calendar_id)
-            if pending:
-                for change in pending:
+            for change in self._store.list_pending(calendar_id):
+                # Delete a pending change only once it is applied: the stored token is already
+                # past it, so a crash between delete and apply would lose it for good. One that
+                # fails again was stored anew by the executor (same key) and must stay.
+                stored_again = executor.outcome.pending
+                self._process(calendar_id, [dict(change.event)], executor, report, renew)
+                if executor.outcome.pending == stored_again:
                     self._store.delete_pending(calendar_id, change.event_id)
-                self._process(calendar_id, [dict(p.event) for p in pending], executor, report)
             if token is not None:
                 try:
                     next_token = self._list(calendar_id, calendar, executor, report, renew, token)
@@ -160,7 +167,7 @@ class SyncEngine:
                 next_token = self._list(
                     calendar_id, calendar, executor, report, renew, None, seen_alive
                 )
-                self._reconcile(calendar_id, calendar, executor, report, seen_alive)
+                self._reconcile(calendar_id, calendar, executor, report, seen_alive, renew)
         except (Unauthorized, QuotaExceeded, CalendarUnavailable, SyncTokenInvalid) as exc:
             # Stop cleanly and keep the stored token: the next trigger resumes from it.
             report.error = f"{type(exc).__name__}: {exc}"
@@ -220,7 +227,7 @@ class SyncEngine:
                     for i in items
                     if isinstance(i.get("id"), str) and not is_cancelled(i)
                 )
-            self._process(calendar_id, items, executor, report)
+            self._process(calendar_id, items, executor, report, renew)
             renew()
             next_token = page.get("nextSyncToken") or next_token
         return next_token
@@ -232,6 +239,7 @@ class SyncEngine:
         executor: Executor,
         report: SyncReport,
         seen_alive: set[str],
+        renew: _Renewer,
     ) -> None:
         for conf in self._store.list_conferences(calendar_id):
             if conf.event_id in seen_alive:
@@ -243,6 +251,7 @@ class SyncEngine:
                 [event or {"id": conf.event_id, "status": "cancelled"}],
                 executor,
                 report,
+                renew,
             )
 
     def _process(
@@ -251,6 +260,7 @@ class SyncEngine:
         events: Iterable[Mapping[str, Any]],
         executor: Executor,
         report: SyncReport,
+        renew: _Renewer,
     ) -> None:
         batch = list(events)
         if not batch:
@@ -273,6 +283,8 @@ class SyncEngine:
                 report.actions[name] = report.actions.get(name, 0) + 1
                 executor.run(calendar_id, action, event)
             if actions:
+                # Provider calls can be slow: a page's worth must not outlive the lease.
+                renew()
                 # Later changes in the same batch (pending replay, then the listing) must be
                 # planned against what we just stored, or they would be applied twice.
                 for key in ("id", "recurringEventId"):
@@ -290,12 +302,13 @@ class _LeaseLost(Exception):
 class _Renewer:
     """Renews the lease at most every few seconds; raises ``_LeaseLost`` if it was taken."""
 
-    def __init__(self, renew: Callable[[], bool]) -> None:
+    def __init__(self, renew: Callable[[], bool], every: float = RENEW_EVERY_SECONDS) -> None:
         self._renew = renew
+        self._every = every
         self._last = time.monotonic()
 
     def __call__(self) -> None:
-        if time.monotonic() - self._last < RENEW_EVERY_SECONDS:
+        if time.monotonic() - self._last < self._every:
             return
         self._last = time.monotonic()
         if not self._renew():

@@ -234,7 +234,7 @@ class Executor:
         meeting: Meeting = self._call(
             solution.id, "create", lambda: provider.create(request, idempotency_key=key)
         )
-        record = Conference.new(calendar_id, event_id, solution.id, meeting, event)
+        record = Conference.new(calendar_id, event_id, solution.id, meeting, event, "copy")
         stored, _ = self._store.create_conference_if_absent(record)
         self._write_back(stored, event)
 
@@ -266,6 +266,10 @@ class Executor:
             except PreconditionFailed:
                 self.outcome.conflicts += 1
                 current = self._calendar.get_event(conf.calendar_id, conf.event_id)
+                if current is not None and carried_conference(current) is None:
+                    # The concurrent edit removed the conference: that is the user's call,
+                    # and the next sync deletes the meeting if it was confirmed.
+                    return
                 continue
             except NotFound:
                 return

@@ -139,7 +139,9 @@ def _plan_owned(
         foreign = carried is None or (
             carried.conference_id not in owners and carried.owner_event_id is None
         )
-        if record.confirmed and foreign:
+        # An unconfirmed record of onCreate may simply not be on the event yet; a copy's
+        # record is made from an event that carried a conference, so losing it is removal.
+        if foreign and (record.confirmed or record.origin == "copy"):
             return [DeleteMeeting(record, event, "conference removed from the event")]
         if carried is not None and not foreign:
             # The event still shows the conference it was copied from: our write-back of its

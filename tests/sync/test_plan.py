@@ -134,6 +134,12 @@ def test_copy_whose_write_back_did_not_land_is_written_again() -> None:
     assert [type(a) for a in actions] == [WriteBack]
 
 
+def test_copy_whose_conference_was_removed_before_write_back_loses_its_meeting() -> None:
+    copy_record = record(event("ev2"), confirmed=False, origin="copy", conference_id="m2")
+    actions = plan_event(event("ev2", conference_id=None), {"ev2": copy_record}, {}, SOLUTIONS)
+    assert [type(a) for a in actions] == [DeleteMeeting]
+
+
 def test_occurrences_change_the_series_meeting_never_delete_it() -> None:
     series_ev = event("s1", recurrence=["RRULE:FREQ=WEEKLY;COUNT=5"])
     series = record(series_ev)
