@@ -127,10 +127,25 @@ class Services:
         future.add_done_callback(_log_failure)
         return future
 
+    def _covered(self, calendar_id: str) -> None:
+        with self._lock:
+            if calendar_id in self._local_runs:
+                self._local_runs[calendar_id] = False
+
+    def close(self) -> None:
+        """Wait for background syncs to finish (tests, orderly shutdown)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     def _run_coalesced(self, calendar_id: str, client: CalendarClient) -> SyncRun:
         try:
             while True:
-                run = self.engine.sync(calendar_id, client)
+                # Each run under the lease lists everything changed so far: triggers that
+                # arrived before it started need no further round (else a burst landing during
+                # one run would cost a third listing after the lease's own second one).
+                run = self.engine.sync(calendar_id, client, lambda: self._covered(calendar_id))
                 with self._lock:
                     if not self._local_runs.get(calendar_id):
                         self._local_runs.pop(calendar_id, None)

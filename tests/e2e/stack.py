@@ -171,6 +171,7 @@ def running_stack(
             yield stack
             with contextlib.suppress(Exception):
                 stack.settle(10)
+            svc.close()
             emulator_app.extensions["addon_host"].close()
     for method_id, status, body in responses:
         validate_response(method_id, body, status)
