@@ -102,7 +102,14 @@ class SyncEngine:
         self._solution_ids = frozenset(solutions)
 
     # ---- the lease loop ---------------------------------------------------------------
-    def sync(self, calendar_id: str, calendar: CalendarClient) -> SyncRun:
+    def sync(
+        self,
+        calendar_id: str,
+        calendar: CalendarClient,
+        on_run_start: Callable[[], None] | None = None,
+    ) -> SyncRun:
+        """``on_run_start`` is called before each run under the lease: whatever triggered us
+        before that moment is covered by that run's listing."""
         owner = uuid.uuid4().hex
         if not self._store.acquire_lease(calendar_id, owner, self._lease_seconds):
             return SyncRun(calendar_id, "busy")
@@ -110,6 +117,8 @@ class SyncEngine:
         released = False
         try:
             for _ in range(MAX_RUNS_PER_LEASE):
+                if on_run_start is not None:
+                    on_run_start()
                 report = self._sync_once(calendar_id, calendar, owner)
                 run.reports.append(report)
                 if report.error:
