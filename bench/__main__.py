@@ -1,0 +1,87 @@
+"""``python -m bench`` (``make bench``): issue 6's benchmarks, ours vs the seed port, in one run.
+
+Prints one table per scenario and writes every figure to ``bench/results.json``.
+``--quick`` runs tiny sizes (a smoke run, used by ``tests/procs/test_bench_smoke.py``).
+``--only sync,storm,creation,state`` picks scenarios; ``--datastore HOST:PORT`` reuses a
+running Datastore emulator instead of starting one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import datastore, machine
+from bench.scenarios import Env, creation, log, state_scale, sync_cost, trigger_storm
+
+SCENARIOS = ("sync", "storm", "creation", "state")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results.json"))
+    parser.add_argument("--datastore", default=None, help="HOST:PORT of a running emulator")
+    parser.add_argument("--project", default="bench-addon")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    quick = args.quick
+    results: dict[str, Any] = {"machine": machine(), "quick": quick, "scenarios": {}}
+    started = time.monotonic()
+    with datastore(args.datastore, args.project) as (host, project):
+        env = Env(host, project, quick)
+        if "sync" in chosen:
+            sizes = [300] if quick else [1_000, 10_000, 100_000]
+            reps = {300: 1} if quick else {1_000: 5, 10_000: 3, 100_000: 3}
+            results["scenarios"]["sync_cost"] = sync_cost(env, sizes, reps)
+            results["scenarios"]["sync_cost"]["note"] = (
+                "100,000 changes: three runs each (one run takes ~45 s here)"
+                if not quick
+                else "quick"
+            )
+        if "storm" in chosen:
+            results["scenarios"]["trigger_storm"] = (
+                trigger_storm(env, triggers=40, clients=8, meetings=5, reps=1, workers=2)
+                if quick
+                else trigger_storm(env, triggers=1000, clients=16, meetings=100, reps=3, workers=3)
+            )
+        if "creation" in chosen:
+            results["scenarios"]["creation"] = (
+                creation(env, levels=[1, 4], count=16, reps=1, workers=2, threads=4)
+                if quick
+                else creation(env, levels=[1, 8, 32], count=480, reps=3, workers=3, threads=8)
+            )
+        if "state" in chosen:
+            results["scenarios"]["state_scale"] = (
+                state_scale(env, totals=[100, 500], due=5, reps=3)
+                if quick
+                else state_scale(env, totals=[1_000, 10_000], due=10, reps=7)
+            )
+    results["seconds"] = round(time.monotonic() - started, 1)
+    out = Path(args.out)
+    if set(chosen) != set(SCENARIOS) and out.exists():
+        # A partial run updates its scenarios in the existing file and keeps the others.
+        previous = json.loads(out.read_text())
+        previous.setdefault("scenarios", {}).update(results["scenarios"])
+        previous.setdefault("partial_runs", []).append(
+            {"scenarios": chosen, "machine": results["machine"], "seconds": results["seconds"]}
+        )
+        results = {**previous, "scenarios": previous["scenarios"]}
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    m = results["machine"]
+    print(f"\nMachine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gb']} GB, Python {m['python']}")
+    for s in results["scenarios"].values():
+        print(s["table"])  # every scenario in the file, including kept ones
+    log(f"done in {results['seconds']}s; figures in {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

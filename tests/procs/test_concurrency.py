@@ -1,0 +1,124 @@
+"""Issue 4's concurrency claims against the real thing: gunicorn with several workers, the
+real Datastore emulator, the Calendar emulator and the conferencing server, all over HTTP.
+
+* A burst of triggers for one calendar costs at most two listing runs, applies every change
+  once, and the stored sync token only moves forward.
+* A process killed (SIGKILL) in the middle of a long sync loses nothing and applies nothing
+  twice once it is restarted and triggered again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from addon.store.datastore import Store
+from tests.procs import (
+    EmulatorSide,
+    Gunicorn,
+    Trigger,
+    applied_twice,
+    burst,
+    create_conferences,
+    edit_events,
+    meeting_mismatches,
+    settle_calendar,
+    token_is_valid,
+    wait_for,
+    wait_lease_expired,
+    wait_quiet,
+)
+
+pytestmark = pytest.mark.datastore
+
+ALICE = "alice@example.com"
+
+
+def updates_by_meeting(side: EmulatorSide) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for call in side.provider_calls("applied"):
+        if call["op"] == "update":
+            out[call["meetingId"]] = out.get(call["meetingId"], 0) + 1
+    return out
+
+
+def test_trigger_burst_costs_two_list_runs_and_applies_each_change_once(
+    side: EmulatorSide, store: Store, start_addon: Callable[..., Gunicorn]
+) -> None:
+    addon = start_addon(workers=2, threads=4)
+    events = create_conferences(side, ALICE, 20)
+    settle_calendar(side, addon, store, ALICE, ALICE)
+    edit_events(side, ALICE, events, "edited")
+    meetings = {m["eventId"]: m["id"] for m in side.meetings().values()}
+    assert len(meetings) == 20
+    assert updates_by_meeting(side) == {}
+    # A slow provider makes a run longer than the burst: the burst lands while one holds the lease.
+    side.conferencing.set_fault("hang", seconds=0.1)
+    trigger = Trigger(side, addon, ALICE, ALICE)
+    lists_before = side.list_calls()
+    generation_before = store.get_calendar(ALICE).token_generation  # type: ignore[union-attr]
+
+    samples: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            state = store.get_calendar(ALICE)
+            if state is not None:
+                samples.append(state.token_generation)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = datetime.now(UTC)
+    seconds = burst(trigger.fire, count=50, threads=16)
+    try:
+        final = wait_quiet(store, ALICE, since=started, timeout=60)
+    finally:
+        stop.set()
+        sampler.join(5)
+    side.conferencing.set_fault(None)
+
+    assert trigger.statuses == {200: 50}, trigger.statuses
+    lists = side.list_calls() - lists_before
+    runs = [
+        {k: r.get(k) for k in ("changes", "actions", "provider_calls", "error")}
+        for r in store.recent_sync_runs(ALICE, limit=lists)
+    ]
+    assert 1 <= lists <= 2, f"{lists} events.list runs for a burst of 50 ({seconds:.2f}s): {runs}"
+    assert updates_by_meeting(side) == dict.fromkeys(meetings.values(), 1)
+    assert applied_twice(side) == []
+    assert samples == sorted(samples), "the stored token went backwards"
+    assert final.token_generation > generation_before
+    assert final.sync_token and token_is_valid(side, ALICE, ALICE, final.sync_token)
+    assert meeting_mismatches(side, ALICE) == []
+
+
+def test_sigkill_mid_sync_loses_nothing_and_applies_nothing_twice(
+    side: EmulatorSide, store: Store, start_addon: Callable[..., Gunicorn]
+) -> None:
+    addon = start_addon(workers=2, threads=4, lease_seconds=5)
+    events = create_conferences(side, ALICE, 24)
+    settle_calendar(side, addon, store, ALICE, ALICE)
+    edit_events(side, ALICE, events, "before the crash")
+    side.conferencing.set_fault("hang", seconds=0.1)  # ~2.4 s of provider time for this sync
+    Trigger(side, addon, ALICE, ALICE).fire()
+    wait_for(lambda: len(updates_by_meeting(side)) >= 6, 20, "the sync to be well under way")
+    addon.kill()
+    done_before_kill = len(updates_by_meeting(side))
+    assert done_before_kill < len(events), "the sync finished before the kill"
+    side.conferencing.set_fault(None)
+
+    addon.start()
+    wait_lease_expired(store, ALICE, timeout=15)
+    restarted = datetime.now(UTC)
+    assert Trigger(side, addon, ALICE, ALICE).fire() == 200
+    wait_quiet(store, ALICE, since=restarted, timeout=60)
+
+    assert meeting_mismatches(side, ALICE) == []
+    assert applied_twice(side) == []
+    assert sorted(updates_by_meeting(side).values()) == [1] * len(events)

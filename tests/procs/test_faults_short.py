@@ -1,0 +1,78 @@
+"""Short versions of the fault campaign (``python -m bench.faults``): the same cases and the
+same invariant, at sizes that keep the whole file around a minute."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from addon.local.datastore_emulator import DatastoreEmulator
+from bench.faults import (
+    CaseResult,
+    Sizes,
+    case_calendar,
+    case_datastore,
+    case_forged,
+    case_fuzz,
+    case_notifications,
+    case_provider,
+    case_sigkill,
+)
+
+pytestmark = pytest.mark.datastore
+
+SIZES = Sizes(
+    sigkill_trials=1,
+    sigkill_changes=400,
+    sync_changes=200,
+    datastore_trials=1,
+    provider_hang_seconds=6.0,
+    calendar_rounds=2,
+    notification_rounds=3,
+    fuzz_examples=250,
+    forged_rounds=1,
+)
+
+
+def clean(result: CaseResult) -> None:
+    assert result.trials > 0 and result.requests > 0, result
+    assert result.violations == [], result.violations
+
+
+def test_sigkill_mid_sync(datastore: DatastoreEmulator) -> None:
+    result = case_sigkill(datastore.host_port, datastore.project, SIZES, random.Random(1))
+    clean(result)
+    assert result.faults == 1
+
+
+def test_datastore_restart_mid_sync(datastore: DatastoreEmulator) -> None:
+    clean(case_datastore(SIZES, random.Random(2)))
+
+
+def test_provider_500s_and_hangs(datastore: DatastoreEmulator) -> None:
+    result = case_provider(datastore.host_port, datastore.project, SIZES)
+    clean(result)
+    assert result.details["error500"]["pending_during_outage"] > 0
+
+
+def test_calendar_429_503_and_410(datastore: DatastoreEmulator) -> None:
+    result = case_calendar(datastore.host_port, datastore.project, SIZES, random.Random(4))
+    clean(result)
+    assert result.faults > 0
+
+
+def test_notifications_dropped_duplicated_delayed(datastore: DatastoreEmulator) -> None:
+    clean(case_notifications(datastore.host_port, datastore.project, SIZES, random.Random(5)))
+
+
+def test_hostile_input(datastore: DatastoreEmulator) -> None:
+    result = case_fuzz(datastore.host_port, datastore.project, SIZES)
+    clean(result)
+    assert result.requests >= 200
+
+
+def test_forged_callers(datastore: DatastoreEmulator) -> None:
+    result = case_forged(datastore.host_port, datastore.project, SIZES)
+    clean(result)
+    assert result.requests == 3 * (8 + 2)
