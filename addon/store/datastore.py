@@ -123,6 +123,9 @@ class Store:
 
     def subscribe(self, calendar_id: str, user_email: str | None) -> bool:
         """Mark the calendar subscribed; True if it was not before (first conference)."""
+        current = self.get_calendar(calendar_id)
+        if current is not None and current.subscribed:
+            return False  # the common case, without a transaction; subscription is never undone
         newly = False
 
         def change(state: CalendarState) -> CalendarState | None:

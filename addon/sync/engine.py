@@ -298,10 +298,8 @@ class SyncEngine:
                 # planned against what we just stored, or they would be applied twice.
                 for key in ("id", "recurringEventId"):
                     event_id = event.get(key)
-                    if isinstance(event_id, str):
-                        fresh = self._store.get_conference(calendar_id, event_id)
-                        if fresh is not None:
-                            records[event_id] = fresh
+                    if isinstance(event_id, str) and event_id in executor.latest:
+                        records[event_id] = executor.latest[event_id]
 
 
 class _LeaseLost(Exception):

@@ -113,6 +113,18 @@ class Executor:
         # instead of waiting through the same retries again.
         self._down: set[str] = set()
         self.outcome = Outcome()
+        # event id -> the record as we last stored it in this run. Only the lease holder
+        # writes records, so this is current; the engine plans later changes against it
+        # without reading Datastore again.
+        self.latest: dict[str, Conference] = {}
+
+    def _save(self, conference: Conference) -> Conference:
+        stored = self._store.put_conference(conference)
+        self.latest[stored.event_id] = stored
+        return stored
+
+    def _current(self, conference: Conference) -> Conference:
+        return self.latest.get(conference.event_id) or conference
 
     # ---- provider calls with bounded retries ------------------------------------------
     def _call(self, solution_id: str, kind: str, fn: Callable[[], Any]) -> Any:
@@ -154,9 +166,7 @@ class Executor:
         elif isinstance(action, UpdateMeeting):
             self._update(action)
         elif isinstance(action, Confirm):
-            self._store.put_conference(
-                action.conference.with_(confirmed=True, snapshot=action.snapshot)
-            )
+            self._save(action.conference.with_(confirmed=True, snapshot=action.snapshot))
         elif isinstance(action, ChangeOccurrence):
             self._occurrence(action)
         elif isinstance(action, CreateForCopy):
@@ -177,7 +187,7 @@ class Executor:
                 "delete",
                 lambda: provider.delete(conf.meeting, idempotency_key=key),
             )
-        self._store.put_conference(conf.with_(state="deleted"))
+        self._save(conf.with_(state="deleted"))
 
     def _update(self, action: UpdateMeeting) -> None:
         conf, event = action.conference, action.event
@@ -194,7 +204,7 @@ class Executor:
             carried is not None and carried.conference_id == conf.conference_id
         )
         updated = conf.with_(meeting=meeting, snapshot=action.snapshot, confirmed=confirmed)
-        self._store.put_conference(updated)
+        self._save(updated)
         if meeting.entry_points != conf.meeting.entry_points and confirmed:
             # The join data changed (e.g. a JWT bound to the event's time): put it on the event.
             self._write_back(updated, event)
@@ -220,10 +230,10 @@ class Executor:
             "occurrence",
             lambda: provider.update_occurrence(series.meeting, change, idempotency_key=key),
         )
-        # Re-read: several occurrences of one series may change in the same page.
-        current = self._store.get_conference(series.calendar_id, series.event_id) or series
+        # Several occurrences of one series may change in the same page.
+        current = self._current(series)
         occurrences = {**current.occurrences, change.occurrence_event_id: action.fingerprint}
-        self._store.put_conference(current.with_(occurrences=occurrences))
+        self._save(current.with_(occurrences=occurrences))
 
     def _copy(self, calendar_id: str, action: CreateForCopy) -> None:
         event = action.event
@@ -236,6 +246,7 @@ class Executor:
         )
         record = Conference.new(calendar_id, event_id, solution.id, meeting, event, "copy")
         stored, _ = self._store.create_conference_if_absent(record)
+        self.latest[stored.event_id] = stored
         self._write_back(stored, event)
 
     def _write_back(self, conf: Conference, event: Mapping[str, Any]) -> None:
@@ -277,7 +288,6 @@ class Executor:
             # Keep the snapshot: it is what the provider was told. The written event may carry
             # a concurrent user edit (that is why we retried); the next sync must still see it
             # as a change and update the meeting.
-            stored = self._store.get_conference(conf.calendar_id, conf.event_id) or conf
-            self._store.put_conference(stored.with_(confirmed=True))
+            self._save(self._current(conf).with_(confirmed=True))
             return
         raise RetryLater("write-back kept conflicting with concurrent edits")
