@@ -274,6 +274,8 @@ class SyncEngine:
         batch = list(events)
         if not batch:
             return
+        # Records are re-read per batch below; keep the executor's memory to one batch.
+        executor.latest.clear()
         ids: list[str] = []
         for e in batch:
             for key in ("id", "recurringEventId"):
