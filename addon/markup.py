@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from addon.providers.base import EntryPoint, Meeting
@@ -42,16 +42,7 @@ ErrorType = Literal[
     "PERMISSION_DENIED",
     "CONFERENCE_SOLUTION_FORBIDDEN",
 ]
-ERROR_TYPES: Final = frozenset(
-    {
-        "UNKNOWN",
-        "AUTHENTICATION",
-        "TEMPORARY",
-        "PERMANENT",
-        "PERMISSION_DENIED",
-        "CONFERENCE_SOLUTION_FORBIDDEN",
-    }
-)
+ERROR_TYPES: Final = frozenset(get_args(ErrorType))
 
 # Which URI schemes each entry point type accepts.
 _SCHEMES: Final[Mapping[str, tuple[str, ...]]] = {

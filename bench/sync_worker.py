@@ -73,20 +73,10 @@ def run_ours(args: argparse.Namespace) -> tuple[float, dict[str, Any]]:
 
 
 def run_seed(args: argparse.Namespace, strict: bool) -> tuple[float, dict[str, Any]]:
-    import google.oauth2.credentials
-    from googleapiclient.discovery import build
-
+    from addon.emulator.client import calendar_service
     from bench.baseline_seed import SeedSync, ThirdParty, UserProperties
 
-    creds = google.oauth2.credentials.Credentials(token=args.token)
-    service = build(
-        "calendar",
-        "v3",
-        credentials=creds,
-        static_discovery=True,
-        cache_discovery=False,
-        client_options={"api_endpoint": args.emulator + "/calendar/v3/"},
-    )
+    service = calendar_service(args.emulator, args.token)
     third = ThirdParty(args.emulator + "/_conferencing")
     seed = SeedSync(service, UserProperties(Path(args.props)), third, null_safe=not strict)
     START_RSS[0] = rss_mb()

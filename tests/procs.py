@@ -31,13 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import google.oauth2.credentials
 import requests
 from flask import Flask
-from googleapiclient.discovery import build
 
 from addon.deployment import render
 from addon.emulator.app import create_emulator_app
+from addon.emulator.client import calendar_service
 from addon.emulator.conferencing import ConferencingState, conferencing_blueprint
 from addon.emulator.server import serve
 from addon.local.datastore_emulator import free_port
@@ -80,15 +79,7 @@ class EmulatorSide:
 
     def calendar(self, email: str) -> Any:
         """google-api-python-client Calendar service as ``email``, pointed at the emulator."""
-        creds = google.oauth2.credentials.Credentials(token=self.user(email))
-        return build(
-            "calendar",
-            "v3",
-            credentials=creds,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": self.url + "/calendar/v3/"},
-        )
+        return calendar_service(self.url, self.user(email))
 
     def id_token(self, audience: str, **overrides: Any) -> str:
         body = {"audience": audience, **overrides}

@@ -13,15 +13,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import google.oauth2.credentials
 import requests
 from flask import Flask
-from googleapiclient.discovery import build
 
 from addon import create_app
 from addon.calendar.client import RetryPolicy
 from addon.deployment import render
 from addon.emulator.app import create_emulator_app
+from addon.emulator.client import calendar_service
 from addon.emulator.conferencing import ConferencingState, conferencing_blueprint
 from addon.emulator.server import serve
 from addon.local.datastore_emulator import free_port
@@ -65,15 +64,7 @@ class Stack:
         return self.tokens[email]
 
     def calendar(self, email: str) -> Any:
-        creds = google.oauth2.credentials.Credentials(token=self.user(email))
-        return build(
-            "calendar",
-            "v3",
-            credentials=creds,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": self.emulator_url + "/calendar/v3/"},
-        )
+        return calendar_service(self.emulator_url, self.user(email))
 
     def pick(self, calendar_id: str, event_id: str, user: str, solution: str = SOLUTION) -> Any:
         return self.control(
