@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import google.oauth2.credentials
@@ -40,6 +41,11 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     # calendar id -> "another trigger arrived while this process had a run queued or running"
     _local_runs: dict[str, bool] = field(default_factory=dict, init=False)
+    # Background mode: delays of this process's own follow-up runs for a calendar left with
+    # work (pending changes, a dead lease holder). They reuse the token the trigger brought,
+    # which lives about an hour, so the schedule stays well inside that.
+    followup_delays: tuple[float, ...] = (5.0, 20.0, 60.0, 180.0, 600.0)
+    _followups: dict[str, tuple[threading.Timer, int]] = field(default_factory=dict, init=False)
 
     @classmethod
     def build(
@@ -133,11 +139,75 @@ class Services:
                 self._local_runs[calendar_id] = False
 
     def close(self) -> None:
-        """Wait for background syncs to finish (tests, orderly shutdown)."""
+        """Cancel follow-ups and wait for background syncs to finish (tests, shutdown)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            timers = [timer for timer, _ in self._followups.values()]
+            self._followups.clear()
+        for timer in timers:
+            timer.cancel()
         if pool is not None:
             pool.shutdown(wait=True)
+
+    def _after_run(self, calendar_id: str, client: CalendarClient, run: SyncRun) -> None:
+        """Work left behind gets another try from this process, without waiting for a trigger:
+        pending changes (the provider was down), or a lease held by a process that may have
+        died. A 401 or an exhausted quota ends the chain: retrying cannot help."""
+        errors = [r.error for r in run.reports if r.error]
+        if any(e.startswith(("Unauthorized", "QuotaExceeded")) for e in errors):
+            self._end_followups(calendar_id)
+            return
+        state = self.store.get_calendar(calendar_id)
+        if state is None:
+            return
+        if run.status == "busy" and state.lease_expires is not None:
+            wait = (state.lease_expires - datetime.now(UTC)).total_seconds() + 1.0
+            self._schedule_followup(calendar_id, client, max(1.0, wait))
+        elif state.due:
+            self._schedule_followup(calendar_id, client, None)
+        else:
+            self._end_followups(calendar_id)
+
+    def _schedule_followup(
+        self, calendar_id: str, client: CalendarClient, delay: float | None
+    ) -> None:
+        with self._lock:
+            if self._pool is None:
+                return  # closed
+            previous = self._followups.get(calendar_id)
+            attempt = previous[1] + 1 if previous else 0
+            if previous:
+                previous[0].cancel()
+            if attempt >= len(self.followup_delays):
+                self._followups.pop(calendar_id, None)
+                log.warning("calendar still has work after every follow-up; next trigger resumes")
+                return
+            wait = self.followup_delays[attempt] if delay is None else delay
+            timer = threading.Timer(wait, self._followup, (calendar_id, client))
+            timer.daemon = True
+            self._followups[calendar_id] = (timer, attempt)
+            timer.start()
+
+    def _end_followups(self, calendar_id: str) -> None:
+        with self._lock:
+            entry = self._followups.pop(calendar_id, None)
+        if entry is not None:
+            entry[0].cancel()
+
+    def _followup(self, calendar_id: str, client: CalendarClient) -> None:
+        state = self.store.get_calendar(calendar_id)
+        if state is None:
+            return
+        now = datetime.now(UTC)
+        if state.lease_owner is not None and state.lease_expires and state.lease_expires > now:
+            # A live holder renews its lease and will see the dirty flag; look again when
+            # the lease would run out, in case it dies first.
+            wait = (state.lease_expires - now).total_seconds() + 1.0
+            self._schedule_followup(calendar_id, client, wait)
+        elif state.due or state.lease_owner is not None:
+            self.start_sync(calendar_id, client)
+        else:
+            self._end_followups(calendar_id)
 
     def _run_coalesced(self, calendar_id: str, client: CalendarClient) -> SyncRun:
         try:
@@ -147,10 +217,14 @@ class Services:
                 # one run would cost a third listing after the lease's own second one).
                 run = self.engine.sync(calendar_id, client, lambda: self._covered(calendar_id))
                 with self._lock:
-                    if not self._local_runs.get(calendar_id):
+                    again = bool(self._local_runs.get(calendar_id))
+                    if again:
+                        self._local_runs[calendar_id] = False
+                    else:
                         self._local_runs.pop(calendar_id, None)
-                        return run
-                    self._local_runs[calendar_id] = False
+                if not again:
+                    self._after_run(calendar_id, client, run)
+                    return run
         except BaseException:
             with self._lock:
                 self._local_runs.pop(calendar_id, None)

@@ -81,3 +81,66 @@ def test_burst_of_triggers_costs_at_most_two_listings(bg_stack: Stack) -> None:
     assert 1 <= lists <= 2
     updates = [c for c in stack.provider_calls() if c["op"] == "update"]
     assert len(updates) == 1
+
+
+@pytest.fixture
+def short_lease_stack(datastore) -> Iterator[Stack]:
+    with running_stack(datastore.project, sync_mode="background", lease_seconds=5) as s:
+        s.services.followup_delays = (0.5, 1.0, 2.0, 4.0)
+        yield s
+
+
+def conference_event(stack: Stack) -> tuple[dict, str]:
+    api = stack.calendar(ALICE)
+    event = (
+        api.events()
+        .insert(
+            calendarId=ALICE,
+            body={
+                "summary": "Follow-up",
+                "start": {"dateTime": "2030-03-02T10:00:00Z"},
+                "end": {"dateTime": "2030-03-02T11:00:00Z"},
+            },
+        )
+        .execute()
+    )
+    meeting_id = stack.pick(ALICE, event["id"], ALICE)["conferenceData"]["conferenceId"]
+    stack.settle()
+    wait_for(lambda: quiet(stack), message="initial sync")
+    return event, meeting_id
+
+
+def test_pending_changes_are_retried_without_a_new_trigger(short_lease_stack: Stack) -> None:
+    stack = short_lease_stack
+    event, meeting_id = conference_event(stack)
+    stack.conferencing.set_fault("down", count=3)  # the run's three attempts fail, then it's back
+    stack.calendar(ALICE).events().patch(
+        calendarId=ALICE, eventId=event["id"], body={"summary": "After the outage"}
+    ).execute()
+    stack.settle()  # the one trigger for this change has been delivered
+    stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})  # and no more
+    wait_for(
+        lambda: stack.meetings()[meeting_id]["title"] == "After the outage",
+        timeout=30,
+        message="the pending change applied by the follow-up",
+    )
+    wait_for(lambda: stack.calendar_state(ALICE).pending_count == 0, message="nothing pending")
+
+
+def test_lease_of_a_dead_holder_is_taken_over_without_a_new_trigger(
+    short_lease_stack: Stack,
+) -> None:
+    stack = short_lease_stack
+    event, meeting_id = conference_event(stack)
+    assert stack.store.acquire_lease(ALICE, "worker-that-died", 5)
+    stack.calendar(ALICE).events().patch(
+        calendarId=ALICE, eventId=event["id"], body={"summary": "Taken over"}
+    ).execute()
+    stack.settle()  # the trigger found the lease taken: the calendar is marked dirty
+    stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
+    assert stack.meetings()[meeting_id]["title"] != "Taken over"
+    wait_for(
+        lambda: stack.meetings()[meeting_id]["title"] == "Taken over",
+        timeout=30,
+        message="the follow-up after the dead holder's lease expired",
+    )
