@@ -28,21 +28,7 @@ def quiet(stack: Stack) -> bool:
 def test_burst_of_triggers_costs_at_most_two_listings(bg_stack: Stack) -> None:
     stack = bg_stack
     api = stack.calendar(ALICE)
-    event = (
-        api.events()
-        .insert(
-            calendarId=ALICE,
-            body={
-                "summary": "Burst",
-                "start": {"dateTime": "2030-03-01T10:00:00Z"},
-                "end": {"dateTime": "2030-03-01T11:00:00Z"},
-            },
-        )
-        .execute()
-    )
-    meeting_id = stack.pick(ALICE, event["id"], ALICE)["conferenceData"]["conferenceId"]
-    stack.settle()
-    wait_for(lambda: quiet(stack), message="initial sync")
+    event, meeting_id = conference_event(stack)
     stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
     api.events().patch(calendarId=ALICE, eventId=event["id"], body={"summary": "Burst 2"}).execute()
     stack.control("POST", "/_emulator/stats/reset")
