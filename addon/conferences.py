@@ -71,7 +71,11 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
 
     calendar_id, event_id = ev.calendar_id, ev.event_id
     store = services.store
-    client = services.calendar_for_request(ev.user_oauth_token) if ev.user_oauth_token else None
+    client = (
+        services.calendar_for_token(ev.user_oauth_token, interactive=True)
+        if ev.user_oauth_token
+        else None
+    )
     event: dict[str, Any] | None = None
     if client is not None:
         try:

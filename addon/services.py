@@ -27,6 +27,9 @@ from addon.sync.engine import SyncEngine, SyncRun
 
 log = logging.getLogger(__name__)
 
+# While Google waits for an onCreate answer, a slow Calendar must not eat the deadline.
+INTERACTIVE_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+
 
 @dataclass
 class Services:
@@ -90,24 +93,22 @@ class Services:
                 )
             return self._engine
 
-    def calendar(self, credentials: Credentials) -> CalendarClient:
+    def calendar(
+        self, credentials: Credentials, retry: RetryPolicy | None = None
+    ) -> CalendarClient:
         return CalendarClient(
             credentials,
             api_endpoint=self.settings.calendar_api_endpoint,
-            retry=self.calendar_retry,
+            retry=retry or self.calendar_retry,
         )
 
-    def calendar_for_token(self, access_token: str) -> CalendarClient:
-        """Calendar as the user whose short-lived OAuth token Google sent with the request."""
-        return self.calendar(google.oauth2.credentials.Credentials(token=access_token))  # type: ignore[no-untyped-call]
+    def calendar_for_token(self, access_token: str, *, interactive: bool = False) -> CalendarClient:
+        """Calendar as the user whose short-lived OAuth token Google sent with the request.
 
-    def calendar_for_request(self, access_token: str) -> CalendarClient:
-        """Calendar for work done while Google waits for our answer: fewer, shorter retries."""
-        return CalendarClient(
-            google.oauth2.credentials.Credentials(token=access_token),  # type: ignore[no-untyped-call]
-            api_endpoint=self.settings.calendar_api_endpoint,
-            retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0),
-        )
+        ``interactive``: Google is waiting for our answer, so fewer, shorter retries.
+        """
+        credentials = google.oauth2.credentials.Credentials(token=access_token)  # type: ignore[no-untyped-call]
+        return self.calendar(credentials, INTERACTIVE_RETRY if interactive else None)
 
     def start_sync(
         self, calendar_id: str, client: CalendarClient
