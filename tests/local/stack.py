@@ -51,6 +51,10 @@ class LocalStack:
         )
         assert r.status_code == 200 and r.json()["idle"], r.text
 
+    def sync_runs(self, calendar_id: str = ALICE) -> int:
+        """How many sync runs the add-on has recorded (what the console's log will show)."""
+        return len(self.addon_app.extensions["addon"].store.recent_sync_runs(calendar_id, 50))
+
     def calendar(self, method: str, path: str, user: str = ALICE, **kwargs: Any) -> Any:
         r = requests.request(
             method,

@@ -88,7 +88,10 @@ def test_pick_move_delete(page: Page, local_stack: LocalStack) -> None:
     expect(log_entries(page, "sync").first).to_be_visible(timeout=WAIT_MS)
     shot(page, "02-conference-picked")
 
-    syncs_before = log_entries(page, "sync").count()
+    # The page refreshes every 2 s: wait until it shows every run the add-on recorded
+    # (initial full sync, then the run for Calendar's own conference write) before counting.
+    syncs_before = local_stack.sync_runs()
+    expect(log_entries(page, "sync")).to_have_count(syncs_before, timeout=WAIT_MS)
     updates_before = log_entries(page, "provider", "update").count()
 
     # Move it: one trigger, one sync run, one update of the meeting.
