@@ -50,4 +50,11 @@ def create_app(
             "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "
             "(ADDON_VERIFY_ID_TOKENS=false); refused when ADDON_ENV=production."
         )
+    if settings.production and settings.allow_non_google_endpoints:
+        others = {k: v for k, v in settings.google_endpoints().items() if v is not None}
+        log.warning(
+            "ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true: tokens and Calendar answers are trusted "
+            "from endpoints that may not be Google's: %s",
+            ", ".join(f"{k}={v}" for k, v in others.items()),
+        )
     return app

@@ -134,10 +134,12 @@ class GoogleCerts:
     """Google's token-signing keys, cached for the response's ``Cache-Control: max-age``.
 
     Thread-safe: one fetch at a time, the others wait for its result rather than fetching
-    too. An unknown ``kid`` (Google rotated its keys early) forces one refetch, at most once
-    per ``min_refetch_seconds`` so forged kids cannot make us hammer Google. When a refresh
-    fails but older keys are cached, they keep serving (Google overlaps key lifetimes) and the
-    refresh is retried after ``min_refetch_seconds``.
+    too. Whatever the headers say, the endpoint is fetched at most once per
+    ``min_refetch_seconds``: keys are kept at least that long (a response already stale on
+    arrival, ``Age >= max-age``, would otherwise cost one fetch per request under the lock),
+    and an unknown ``kid`` (Google rotated its keys early) forces at most one refetch per
+    interval, so forged kids cannot make us hammer Google. When a refresh fails but
+    older keys are cached, they keep serving (Google overlaps key lifetimes).
     """
 
     def __init__(
@@ -157,8 +159,10 @@ class GoogleCerts:
         self._lock = threading.Lock()
         self._keys: dict[str, RSAPublicKey] = {}
         self._fresh_until = float("-inf")
+        self._last_fetch = float("-inf")
         self._last_forced = float("-inf")
         self._last_failure = float("-inf")
+        self.fetches = 0
 
     def key_for(self, kid: str) -> RSAPublicKey | None:
         """The key with this id, or None when Google does not (or no longer) publish it."""
@@ -173,7 +177,7 @@ class GoogleCerts:
 
     def _refresh_stale(self, now: float) -> None:
         if self._keys:
-            if now - self._last_failure >= self._min_refetch:
+            if now - self._last_fetch >= self._min_refetch:
                 self._fetch_keys(now)  # on failure keep serving the stale keys
             return
         if now - self._last_failure < _FAILURE_BACKOFF_SECONDS:
@@ -185,6 +189,8 @@ class GoogleCerts:
 
     def _fetch_keys(self, now: float) -> str | None:
         """Replace the keys from the endpoint; the failure as text, or None on success."""
+        self._last_fetch = now
+        self.fetches += 1
         try:
             body, headers = self._fetch(self._url)
             keys = _parse_certs(body)
@@ -194,7 +200,8 @@ class GoogleCerts:
             self._last_failure = now
             return repr(exc)
         self._keys = keys
-        self._fresh_until = now + _cache_seconds(headers, self._default_max_age)
+        fresh = _cache_seconds(headers, self._default_max_age)
+        self._fresh_until = now + max(self._min_refetch, fresh)
         return None
 
 

@@ -1,7 +1,8 @@
 """Operator commands (``flask --app app <command>``).
 
 * ``deployment --base-url URL``   print the deployment JSON for that public URL.
-* ``sync CALENDAR_ID | --due``    run a sync now and report what it did. Credentials: an
+* ``sync CALENDAR_ID | --due``    run a sync now and report what it did (``--retry-parked``: try
+  the changes parked as needing attention again, once you fixed their cause). Credentials: an
   access token (``--access-token`` or ``ADDON_SYNC_ACCESS_TOKEN``), or domain-wide delegation
   (``ADDON_DELEGATED_CREDENTIALS_FILE``, impersonating the calendar's subscriber).
 """
@@ -67,7 +68,12 @@ def register(app: Flask) -> None:
     @click.argument("calendar_id", required=False)
     @click.option("--due", is_flag=True, help="Sync every calendar that has work due.")
     @click.option("--access-token", default=None, help="OAuth access token to read Calendar.")
-    def sync_command(calendar_id: str | None, due: bool, access_token: str | None) -> None:
+    @click.option(
+        "--retry-parked", is_flag=True, help="Try the changes parked as needing attention again."
+    )
+    def sync_command(
+        calendar_id: str | None, due: bool, access_token: str | None, retry_parked: bool
+    ) -> None:
         """Sync one calendar (or all due calendars) now and report what happened."""
         svc = _services()
         token = access_token or os.environ.get("ADDON_SYNC_ACCESS_TOKEN")
@@ -77,5 +83,5 @@ def register(app: Flask) -> None:
         results = []
         for cal in targets:
             client = svc.calendar(_credentials(svc, cal, token))
-            results.append(_summary(svc.engine.sync(cal, client)))
+            results.append(_summary(svc.engine.sync(cal, client, retry_parked=retry_parked)))
         click.echo(json.dumps({"synced": results}, indent=2, default=str))

@@ -8,11 +8,13 @@ copied event (same parameters, different id) is recognised even when we hold no 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from addon.providers.base import Meeting
+from addon.providers.base import EntryPoint, Meeting
 
 # Keys of the addOnParameters we attach (Calendar limits: key <= 50, value <= 1024 chars).
 PARAM_CALENDAR = "ownerCalendarId"
@@ -57,6 +59,62 @@ def carried_conference(event: Mapping[str, Any]) -> CarriedConference | None:
         else {}
     )
     return CarriedConference(conference_id=conference_id, parameters=parameters)
+
+
+def join_digest(meeting: Meeting) -> str:
+    """Digest of what a person joins with: entry point types, URIs and codes.
+
+    Labels and the note are left out (Calendar may rewrite them); a changed URI (a new join
+    token) or PIN changes the digest.
+    """
+    points = sorted(
+        (
+            ep.type,
+            ep.uri,
+            ep.pin or "",
+            ep.passcode or "",
+            ep.password or "",
+            ep.access_code or "",
+            ep.meeting_code or "",
+        )
+        for ep in meeting.entry_points
+    )
+    raw = json.dumps([meeting.meeting_id, points])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def carried_join_digest(event: Mapping[str, Any]) -> str | None:
+    """``join_digest`` of the join data the event carries, computed the same way as for a
+    ``Meeting`` (so equal join data gives equal digests); None without add-on conference."""
+    carried = carried_conference(event)
+    if carried is None:
+        return None
+    data = event.get("conferenceData")
+    raw_points = data.get("entryPoints") if isinstance(data, Mapping) else None
+    points: list[EntryPoint] = []
+    for item in raw_points if isinstance(raw_points, list) else ():
+        if not isinstance(item, Mapping):
+            continue
+        kind, uri = item.get("entryPointType"), item.get("uri")
+        if kind not in ("video", "phone", "sip", "more") or not isinstance(uri, str):
+            continue
+
+        def text(name: str, item: Mapping[str, Any] = item) -> str | None:
+            value = item.get(name)
+            return value if isinstance(value, str) and value else None
+
+        points.append(
+            EntryPoint(
+                type=kind,
+                uri=uri,
+                pin=text("pin"),
+                passcode=text("passcode"),
+                password=text("password"),
+                access_code=text("accessCode"),
+                meeting_code=text("meetingCode"),
+            )
+        )
+    return join_digest(Meeting(carried.conference_id, tuple(points)))
 
 
 def owner_parameters(calendar_id: str, event_id: str, solution_id: str) -> dict[str, str]:

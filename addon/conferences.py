@@ -4,14 +4,20 @@
 
 1. Essentials missing (calendar id, event id) -> ``error`` PERMANENT (never a 500).
 2. Granted scopes missing -> ``requesting_google_scopes``.
-3. Solution not offered to the user's domain -> ``error`` CONFERENCE_SOLUTION_FORBIDDEN.
+3. Solution not offered to the user's domain -> ``error`` CONFERENCE_SOLUTION_FORBIDDEN. The
+   user is who the verified ``userIdToken`` says (audience ``ADDON_OAUTH_CLIENT_ID``); without
+   a verified user a restricted solution is refused (fail closed), never guessed from the
+   organizer or the calendar.
 4. Read the event with the user's token; it may not exist yet (404): then work from the
    request and let the next sync fill in the rest.
-5. An active conference for the same event and solution -> return it (idempotent; nothing new
+5. A live conference for the same event and solution -> return it (idempotent; nothing new
    is created on the conferencing system).
-6. Otherwise the provider creates the meeting under an idempotency key bound to
-   (calendar, event, solution), and the record is inserted in a transaction: two concurrent
-   duplicates end with one record and one meeting.
+6. Otherwise the provider creates the meeting under the idempotency key of this creation
+   (``keys.create_key``: calendar, event, solution and the *generation* that follows the
+   event's stored record), and the record is stored in a one-entity transaction: concurrent
+   duplicates compute the same key and end with one record and one meeting, while a new pick
+   after the conference was removed gets a new meeting. A meeting of another of our
+   solutions that the event had is deleted (its own delete key).
 7. First conference on the calendar -> subscribe it (``calendarSubscriptionActionMarkup``) and
    take the initial sync token; if that fails the calendar is marked for a full sync.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from addon.auth import AuthError
 from addon.calendar.errors import CalendarError
 from addon.conference_data import owner_parameters
 from addon.event_object import EventObject
@@ -39,8 +46,10 @@ from addon.providers.base import (
 )
 from addon.services import Services
 from addon.settings import Solution
+from addon.store.errors import Contention
 from addon.store.records import Conference
-from addon.sync.execute import idempotency_key, meeting_request
+from addon.sync.execute import meeting_request
+from addon.sync.keys import create_key, delete_key, next_generation
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +74,11 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         missing = [s for s in REQUIRED_SCOPES if s not in ev.authorized_scopes]
         if missing:
             return requesting_scopes_response(missing)
-    domain = ev.user_domain
-    if solution.allowed_domains and (domain is None or domain not in solution.allowed_domains):
-        return _error(solution, "CONFERENCE_SOLUTION_FORBIDDEN")
+    user = verified_user(services, ev)
+    if solution.allowed_domains:
+        domain = user.rsplit("@", 1)[1] if user else None
+        if domain is None or domain not in solution.allowed_domains:
+            return _error(solution, "CONFERENCE_SOLUTION_FORBIDDEN")
 
     calendar_id, event_id = ev.calendar_id, ev.event_id
     store = services.store
@@ -86,16 +97,15 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
     source = event or ev.event_stub()
 
     existing = store.get_conference(calendar_id, event_id)
-    if existing is not None and existing.state == "active" and existing.solution_id == solution.id:
+    if existing is not None and existing.live and existing.solution_id == solution.id:
         conference = existing
     else:
         provider = services.providers[solution.id]
         request = meeting_request(calendar_id, event_id, solution, source)
+        generation = next_generation(existing)
+        key = create_key(solution.id, calendar_id, event_id, generation)
         try:
-            meeting = provider.create(
-                request,
-                idempotency_key=idempotency_key("create", calendar_id, event_id, solution.id),
-            )
+            meeting = provider.create(request, idempotency_key=key)
         except ProviderAuthRequired as exc:
             return _error(solution, "AUTHENTICATION", exc.authentication_url)
         except ProviderUnavailable:
@@ -104,10 +114,19 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
             return _error(solution, "PERMANENT")
         except ProviderError:
             return _error(solution, "UNKNOWN")
-        record = Conference.new(calendar_id, event_id, solution.id, meeting, source)
-        conference, inserted = store.create_conference_if_absent(record)
-        if inserted and existing is not None and existing.state == "active":
-            _retire(services, existing)
+        record = Conference.new(
+            calendar_id, event_id, solution.id, meeting, source, "create", generation
+        )
+        try:
+            conference, inserted, replaced = store.save_creation(record)
+        except Contention:
+            # The meeting exists under its key: a retry (Calendar's or the user's) gets it.
+            log.warning("onCreate gave up on Datastore contention")
+            return _error(solution, "TEMPORARY")
+        # Retire what the record held when ours replaced it (a sync may have given the event
+        # a meeting since we read it), not what we read before calling the provider.
+        if inserted and replaced is not None and replaced.live:
+            _retire(services, replaced)
 
     try:
         markup = conference_data_markup(
@@ -119,10 +138,47 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         log.error("provider produced invalid conference data: %s", exc)
         return _error(solution, "UNKNOWN")
 
-    newly_subscribed = store.subscribe(calendar_id, ev.user_email)
+    try:
+        newly_subscribed = store.subscribe(calendar_id, user or ev.user_email)
+    except Contention:
+        # Unsure whether this is the calendar's first conference: ask Calendar to subscribe
+        # anyway (asking again for a subscribed calendar changes nothing we rely on). With no
+        # stored state, the first trigger takes the initial token with a full sync.
+        log.warning("subscription check gave up on Datastore contention")
+        return create_conference_response(markup, calendar_id)
     if newly_subscribed:
         _initialize_sync(services, calendar_id, ev.user_oauth_token)
     return create_conference_response(markup, calendar_id if newly_subscribed else None)
+
+
+def verified_user(services: Services, ev: EventObject) -> str | None:
+    """The acting user's email from the verified ``userIdToken``, or None.
+
+    With ID-token verification off (local use only) the token's email is read unverified.
+    Without ``ADDON_OAUTH_CLIENT_ID`` nobody is verified.
+    """
+    token = ev.user_id_token
+    if token is None:
+        return None
+    if services.verifier is None:
+        return _unverified_email(token)
+    if services.user_verifier is None:
+        return None
+    try:
+        return services.user_verifier.verify(token).email.lower()
+    except AuthError as exc:
+        log.warning("userIdToken refused", extra={"json_fields": {"code": exc.code}})
+        return None
+
+
+def _unverified_email(token: str) -> str | None:
+    import jwt
+
+    try:
+        email = jwt.decode(token, options={"verify_signature": False}).get("email")
+    except jwt.PyJWTError:
+        return None
+    return email.lower() if isinstance(email, str) else None
 
 
 def _retire(services: Services, old: Conference) -> None:
@@ -131,8 +187,7 @@ def _retire(services: Services, old: Conference) -> None:
     try:
         if provider is not None:
             provider.delete(
-                old.meeting,
-                idempotency_key=idempotency_key("delete", old.calendar_id, old.event_id, None),
+                old.meeting, idempotency_key=delete_key(old.solution_id, old.conference_id)
             )
     except ProviderError as exc:
         log.warning("could not delete the replaced meeting: %s", type(exc).__name__)

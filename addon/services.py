@@ -17,13 +17,19 @@ from typing import Any
 import google.oauth2.credentials
 from google.auth.credentials import Credentials
 
-from addon.auth import IdTokenVerifier
+from addon.auth import GoogleCerts, IdTokenVerifier, UserIdTokenVerifier
 from addon.calendar.client import CalendarClient, RetryPolicy
 from addon.providers.base import ConferenceProvider
 from addon.providers.registry import build_provider
-from addon.settings import Settings, Solution
+from addon.settings import Settings, SettingsError, Solution
 from addon.store.datastore import Store
+from addon.store.errors import StoreError
 from addon.sync.engine import SyncEngine, SyncRun
+from addon.sync.execute import call_budget
+
+# The lease must outlast a provider operation's whole budget this many times over, so a run
+# renews it between calls with room to spare (ADDON_LEASE_SECONDS is checked at start-up).
+LEASE_TO_CALL_BUDGET = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ class Services:
     providers: dict[str, ConferenceProvider]
     verifier: IdTokenVerifier | None
     store_factory: Callable[[], Store]
+    user_verifier: UserIdTokenVerifier | None = None
     calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
     _store: Store | None = field(default=None, init=False)
     _engine: SyncEngine | None = field(default=None, init=False)
@@ -44,11 +51,11 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     # calendar id -> "another trigger arrived while this process had a run queued or running"
     _local_runs: dict[str, bool] = field(default_factory=dict, init=False)
-    # Background mode: delays of this process's own follow-up runs for a calendar left with
-    # work (pending changes, a dead lease holder). They reuse the token the trigger brought,
-    # which lives about an hour, so the schedule stays well inside that.
-    followup_delays: tuple[float, ...] = (5.0, 20.0, 60.0, 180.0, 600.0)
-    _followups: dict[str, tuple[threading.Timer, int]] = field(default_factory=dict, init=False)
+    # Background mode: this process's own follow-up run for a calendar left with work (pending
+    # changes, a retryable Calendar failure, a dead lease holder), at the calendar's
+    # ``retry_at``. It reuses the token the trigger brought (about an hour); a refused token
+    # ends the chain and the calendar waits, visibly, for its next trigger.
+    _followups: dict[str, threading.Timer] = field(default_factory=dict, init=False)
 
     @classmethod
     def build(
@@ -58,15 +65,37 @@ class Services:
             s.id: build_provider(s.provider, _with_secret(s, settings.secret_key))
             for s in settings.solutions
         }
+        for solution_id, provider in providers.items():
+            budget = call_budget(provider)
+            if settings.lease_seconds < LEASE_TO_CALL_BUDGET * budget:
+                need = int(LEASE_TO_CALL_BUDGET * budget + 0.999)
+                raise SettingsError(
+                    f"ADDON_LEASE_SECONDS={settings.lease_seconds} is too short for solution "
+                    f"{solution_id!r}: one provider operation may take {budget:.1f} s "
+                    f"(3 attempts x timeout_seconds {provider.timeout_seconds:g} + backoff); "
+                    f"set ADDON_LEASE_SECONDS to at least {need} or lower timeout_seconds"
+                )
+        certs = GoogleCerts(settings.certs_url)
         verifier = (
-            IdTokenVerifier(settings.certs_url, settings.service_account)
+            IdTokenVerifier(settings.certs_url, settings.service_account, certs=certs)
             if settings.verify_id_tokens
+            else None
+        )
+        user_verifier = (
+            UserIdTokenVerifier(settings.oauth_client_id, certs)
+            if settings.oauth_client_id
             else None
         )
         factory = store_factory or (
             lambda: Store.connect(settings.datastore_project, settings.datastore_namespace)
         )
-        return cls(settings=settings, providers=providers, verifier=verifier, store_factory=factory)
+        return cls(
+            settings=settings,
+            providers=providers,
+            verifier=verifier,
+            store_factory=factory,
+            user_verifier=user_verifier,
+        )
 
     @property
     def solutions(self) -> dict[str, Solution]:
@@ -90,6 +119,8 @@ class Services:
                     solutions=self.solutions,
                     lease_seconds=self.settings.lease_seconds,
                     lookback_days=self.settings.sync_lookback_days,
+                    retry_base_seconds=self.settings.retry_base_seconds,
+                    retry_max_seconds=self.settings.retry_max_seconds,
                 )
             return self._engine
 
@@ -143,7 +174,7 @@ class Services:
         """Cancel follow-ups and wait for background syncs to finish (tests, shutdown)."""
         with self._lock:
             pool, self._pool = self._pool, None
-            timers = [timer for timer, _ in self._followups.values()]
+            timers = list(self._followups.values())
             self._followups.clear()
         for timer in timers:
             timer.cancel()
@@ -151,64 +182,66 @@ class Services:
             pool.shutdown(wait=True)
 
     def _after_run(self, calendar_id: str, client: CalendarClient, run: SyncRun) -> None:
-        """Work left behind gets another try from this process, without waiting for a trigger:
-        pending changes (the provider was down), or a lease held by a process that may have
-        died. A 401 or an exhausted quota ends the chain: retrying cannot help."""
+        """Work left behind gets another try from this process, without waiting for a trigger,
+        at the time the run stored (``retry_at``: exponential backoff, capped), or when a lease
+        held by a process that may have died runs out. A refused token ends the chain."""
         errors = [r.error for r in run.reports if r.error]
-        if any(e.startswith(("Unauthorized", "QuotaExceeded")) for e in errors):
-            self._end_followups(calendar_id)
+        if any(e.startswith("Unauthorized") for e in errors):
+            self._end_followup(calendar_id)
             return
-        state = self.store.get_calendar(calendar_id)
+        try:
+            state = self.store.get_calendar(calendar_id)
+        except StoreError:
+            # Datastore is failing: look again later rather than lose the calendar's work.
+            self._schedule_followup(calendar_id, client, self.settings.retry_base_seconds)
+            return
         if state is None:
             return
+        now = datetime.now(UTC)
         if run.status == "busy" and state.lease_expires is not None:
-            wait = (state.lease_expires - datetime.now(UTC)).total_seconds() + 1.0
-            self._schedule_followup(calendar_id, client, max(1.0, wait))
-        elif state.due:
-            self._schedule_followup(calendar_id, client, None)
+            self._schedule_followup(calendar_id, client, _seconds(state.lease_expires, now) + 1.0)
+        elif state.retry_at is not None:
+            self._schedule_followup(calendar_id, client, _seconds(state.retry_at, now))
+        elif state.dirty and state.lease_owner is None:
+            self._schedule_followup(calendar_id, client, 1.0)
         else:
-            self._end_followups(calendar_id)
+            self._end_followup(calendar_id)
 
-    def _schedule_followup(
-        self, calendar_id: str, client: CalendarClient, delay: float | None
-    ) -> None:
+    def _schedule_followup(self, calendar_id: str, client: CalendarClient, delay: float) -> None:
         with self._lock:
             if self._pool is None:
                 return  # closed
-            previous = self._followups.get(calendar_id)
-            attempt = previous[1] + 1 if previous else 0
-            if previous:
-                previous[0].cancel()
-            if attempt >= len(self.followup_delays):
-                self._followups.pop(calendar_id, None)
-                log.warning("calendar still has work after every follow-up; next trigger resumes")
-                return
-            wait = self.followup_delays[attempt] if delay is None else delay
-            timer = threading.Timer(wait, self._followup, (calendar_id, client))
+            previous = self._followups.pop(calendar_id, None)
+            if previous is not None:
+                previous.cancel()
+            timer = threading.Timer(max(0.2, delay), self._followup, (calendar_id, client))
             timer.daemon = True
-            self._followups[calendar_id] = (timer, attempt)
+            self._followups[calendar_id] = timer
             timer.start()
 
-    def _end_followups(self, calendar_id: str) -> None:
+    def _end_followup(self, calendar_id: str) -> None:
         with self._lock:
-            entry = self._followups.pop(calendar_id, None)
-        if entry is not None:
-            entry[0].cancel()
+            timer = self._followups.pop(calendar_id, None)
+        if timer is not None:
+            timer.cancel()
 
     def _followup(self, calendar_id: str, client: CalendarClient) -> None:
-        state = self.store.get_calendar(calendar_id)
+        with self._lock:
+            self._followups.pop(calendar_id, None)
+        try:
+            state = self.store.get_calendar(calendar_id)
+        except StoreError:
+            self._schedule_followup(calendar_id, client, self.settings.retry_max_seconds / 10)
+            return
         if state is None:
             return
         now = datetime.now(UTC)
         if state.lease_owner is not None and state.lease_expires and state.lease_expires > now:
             # A live holder renews its lease and will see the dirty flag; look again when
             # the lease would run out, in case it dies first.
-            wait = (state.lease_expires - now).total_seconds() + 1.0
-            self._schedule_followup(calendar_id, client, wait)
+            self._schedule_followup(calendar_id, client, _seconds(state.lease_expires, now) + 1.0)
         elif state.due or state.lease_owner is not None:
             self.start_sync(calendar_id, client)
-        else:
-            self._end_followups(calendar_id)
 
     def _run_coalesced(self, calendar_id: str, client: CalendarClient) -> SyncRun:
         try:
@@ -230,6 +263,10 @@ class Services:
             with self._lock:
                 self._local_runs.pop(calendar_id, None)
             raise
+
+
+def _seconds(moment: datetime, now: datetime) -> float:
+    return (moment - now).total_seconds()
 
 
 def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Every setting has a default that runs the local stack (emulators, no Google account), except
 where production needs a real value: when ``ADDON_ENV=production`` the service refuses to start
-without a public base URL, the add-on service account and ID-token verification.
+without a public base URL, the add-on service account and ID-token verification, and refuses
+certificate and Calendar endpoints that are not Google's (a token minted by an emulator's open
+control API would pass otherwise) unless ``ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true`` says so,
+which is announced at start-up.
 A missing or malformed value raises ``SettingsError`` naming the variable and what it expects.
 """
 
@@ -18,6 +21,10 @@ from urllib.parse import urlsplit
 
 PREFIX = "ADDON_"
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+# Hosts Google serves its certificates and the Calendar API from (production only accepts
+# these unless ADDON_ALLOW_NON_GOOGLE_ENDPOINTS is set).
+GOOGLE_API_HOSTS = frozenset({"www.googleapis.com", "googleapis.com"})
+GOOGLE_API_SUFFIX = ".googleapis.com"
 LOCAL_SERVICE_ACCOUNT = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 LOCAL_SECRET_KEY = "local-development-secret-not-for-production"  # noqa: S105 - refused in production
 
@@ -73,10 +80,17 @@ class Settings:
     sync_lookback_days: int = 1
     lease_seconds: int = 120
     sync_mode: str = "background"
+    # Work left behind is retried after retry_base_seconds, doubling up to retry_max_seconds.
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
     delegated_credentials_file: str | None = None
     log_level: str = "INFO"
     # Derives unguessable meeting room names (Jitsi); production must set its own.
     secret_key: str = LOCAL_SECRET_KEY
+    # The add-on's OAuth client id: the audience of the userIdToken Google sends (who the
+    # user is, for allowedDomains). None: user identities are not verified.
+    oauth_client_id: str | None = None
+    allow_non_google_endpoints: bool = False
 
     @property
     def production(self) -> bool:
@@ -118,7 +132,38 @@ class Settings:
                     "ADDON_SERVICE_ACCOUNT must be set in production to "
                     "service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
                 )
+            if not self.allow_non_google_endpoints:
+                for name, url in self.google_endpoints().items():
+                    if url is not None and not is_google_url(url):
+                        raise SettingsError(
+                            f"{name} must be an https://*.googleapis.com URL in production, got "
+                            f"{url!r}; set ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true only if you "
+                            "really mean to trust another signer or Calendar"
+                        )
+            if any(s.allowed_domains for s in self.solutions) and not self.oauth_client_id:
+                raise SettingsError(
+                    "ADDON_OAUTH_CLIENT_ID must be set in production when a solution has "
+                    "allowedDomains: the user's domain is read from the verified userIdToken, "
+                    "whose audience is that client id"
+                )
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise SettingsError("ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS")
         return self
+
+    def google_endpoints(self) -> dict[str, str | None]:
+        """The endpoints whose answers we trust as Google's, by the variable that sets them."""
+        return {
+            PREFIX + "CERTS_URL": self.certs_url,
+            PREFIX + "CALENDAR_API_ENDPOINT": self.calendar_api_endpoint,
+        }
+
+
+def is_google_url(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (
+        host in GOOGLE_API_HOSTS or host.endswith(GOOGLE_API_SUFFIX)
+    )
 
 
 def _check_url(name: str, value: str) -> None:
@@ -136,14 +181,23 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
-def _int(name: str, raw: str, minimum: int) -> int:
+def _number(name: str, raw: str, minimum: float, kind: type[float] = float) -> float:
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        what = "an integer" if kind is int else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _float(name: str, raw: str, minimum: float) -> float:
+    return _number(name, raw, minimum)
+
+
+def _int(name: str, raw: str, minimum: int) -> int:
+    return int(_number(name, raw, minimum, int))
 
 
 def parse_solutions(raw: str) -> tuple[Solution, ...]:
@@ -210,12 +264,19 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "DELEGATED_CREDENTIALS_FILE": "delegated_credentials_file",
         "LOG_LEVEL": "log_level",
         "SECRET_KEY": "secret_key",
+        "OAUTH_CLIENT_ID": "oauth_client_id",
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:
             values[attr] = raw
     if (raw := get("VERIFY_ID_TOKENS")) is not None:
         values["verify_id_tokens"] = _bool(PREFIX + "VERIFY_ID_TOKENS", raw)
+    if (raw := get("ALLOW_NON_GOOGLE_ENDPOINTS")) is not None:
+        values["allow_non_google_endpoints"] = _bool(PREFIX + "ALLOW_NON_GOOGLE_ENDPOINTS", raw)
+    for var, attr in (("RETRY_BASE_SECONDS", "retry_base_seconds"),
+                      ("RETRY_MAX_SECONDS", "retry_max_seconds")):  # fmt: skip
+        if (raw := get(var)) is not None:
+            values[attr] = _float(PREFIX + var, raw, 0.1)
     if (raw := get("SYNC_LOOKBACK_DAYS")) is not None:
         values["sync_lookback_days"] = _int(PREFIX + "SYNC_LOOKBACK_DAYS", raw, 0)
     if (raw := get("LEASE_SECONDS")) is not None:

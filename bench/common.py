@@ -18,14 +18,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from addon.calendar.client import CalendarClient
-from addon.conference_data import conference_data_resource, owner_parameters
+from addon.conference_data import conference_data_resource, join_digest, owner_parameters
 from addon.emulator.conferencing import ConferencingState
 from addon.local.datastore_emulator import DatastoreEmulator
 from addon.providers.rest import RestProvider
 from addon.settings import Solution
 from addon.store.datastore import Store
 from addon.store.records import CalendarState, Conference, EventSnapshot
-from addon.sync.execute import idempotency_key, meeting_request
+from addon.sync.execute import meeting_request
+from addon.sync.keys import create_key
 from tests.procs import RECORDED, SOLUTION, EmulatorSide
 
 BENCH_SOLUTION = Solution(SOLUTION, "Web conference", "https://x.example/l.png", "rest", {})
@@ -152,7 +153,7 @@ def put_conferences(store: Store, conferences: Sequence[Conference]) -> None:
     one from the sync). Uses the store's own entity mapping."""
     from google.cloud import datastore as gds
 
-    from addon.store.datastore import _CONF_UNINDEXED, _conference_to_props
+    from addon.store.entities import CONFERENCE_UNINDEXED, conference_to_props
 
     client = store._client
     entities = []
@@ -160,9 +161,9 @@ def put_conferences(store: Store, conferences: Sequence[Conference]) -> None:
     for c in conferences:
         entity = gds.Entity(
             client.key("Calendar", c.calendar_id, "Conference", c.event_id),
-            exclude_from_indexes=_CONF_UNINDEXED,
+            exclude_from_indexes=CONFERENCE_UNINDEXED,
         )
-        entity.update(_conference_to_props(c.with_(created_at=now, updated_at=now)))
+        entity.update(conference_to_props(c.with_(created_at=now, updated_at=now)))
         entities.append(entity)
     for i in range(0, len(entities), 500):
         client.put_multi(entities[i : i + 500])
@@ -171,15 +172,15 @@ def put_conferences(store: Store, conferences: Sequence[Conference]) -> None:
 def put_calendars(store: Store, states: Sequence[CalendarState]) -> None:
     from google.cloud import datastore as gds
 
-    from addon.store.datastore import _CAL_UNINDEXED, _calendar_to_props
+    from addon.store.entities import CALENDAR_UNINDEXED, calendar_to_props
 
     client = store._client
     entities = []
     for s in states:
         entity = gds.Entity(
-            client.key("Calendar", s.calendar_id), exclude_from_indexes=_CAL_UNINDEXED
+            client.key("Calendar", s.calendar_id), exclude_from_indexes=CALENDAR_UNINDEXED
         )
-        entity.update(_calendar_to_props(s))
+        entity.update(calendar_to_props(s))
         entities.append(entity)
     for i in range(0, len(entities), 500):
         client.put_multi(entities[i : i + 500])
@@ -210,9 +211,8 @@ def conference_events(
             "attendees": [{"email": "bob@example.com"}],
         }
         request = meeting_request(user, event_id, solution, body)
-        meeting = provider.create(
-            request, idempotency_key=idempotency_key("create", user, event_id, solution.id)
-        )
+        key = create_key(solution.id, user, event_id, 0)
+        meeting = provider.create(request, idempotency_key=key)
         body["conferenceData"] = conference_data_resource(
             meeting,
             solution_name=solution.name,
@@ -229,6 +229,7 @@ def conference_events(
                 meeting=meeting,
                 snapshot=EventSnapshot.from_event(event),
                 confirmed=True,
+                written_digest=join_digest(meeting),
             )
         )
     put_conferences(store, out)

@@ -48,6 +48,7 @@ from bench.common import (
     set_calendar,
     take_token,
 )
+from tests.invariants import violations
 from tests.procs import (
     RECORDED,
     SOLUTION,
@@ -98,6 +99,15 @@ class Sizes:
     notification_rounds: int = 10
     fuzz_examples: int = 3_000
     forged_rounds: int = 3
+    lifecycle_trials: int = 8
+    lifecycle_steps: int = 10
+    readonly_trials: int = 3
+    readonly_rounds: int = 4
+    invitation_rounds: int = 8
+    forbidden_rounds: int = 4
+    slow_trials: int = 4
+    jwt_rounds: int = 6
+    unconfigured_trials: int = 2
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -111,6 +121,15 @@ class Sizes:
             notification_rounds=4,
             fuzz_examples=300,
             forged_rounds=1,
+            lifecycle_trials=2,
+            lifecycle_steps=6,
+            readonly_trials=1,
+            readonly_rounds=2,
+            invitation_rounds=2,
+            forbidden_rounds=2,
+            slow_trials=1,
+            jwt_rounds=2,
+            unconfigured_trials=1,
         )
 
 
@@ -190,6 +209,7 @@ class SyncStack:
             result.violations.append(f"{label}: {problem}")
         for key in applied_twice(self.side):
             result.violations.append(f"{label}: applied twice: {key}")
+        vendor_check(self.side, self.store, [USER], result, label)
         missing = [
             c.conference_id
             for c in self.confs
@@ -215,7 +235,11 @@ class SyncStack:
 
 @contextlib.contextmanager
 def sync_stack(
-    datastore_host: str, project: str, workers: int = 1, lease_seconds: int = 5
+    datastore_host: str,
+    project: str,
+    workers: int = 1,
+    lease_seconds: int = 5,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[SyncStack]:
     with emulator_side() as side:
         traffic = Traffic(side)
@@ -226,12 +250,39 @@ def sync_stack(
             workers=workers,
             threads=4,
             lease_seconds=lease_seconds,
+            extra_env=extra_env,
         ).start()
         try:
             store = Store.connect(project)
             yield SyncStack(side, addon, store, datastore_host, traffic)
         finally:
             addon.stop()
+
+
+def vendor_check(
+    side: EmulatorSide,
+    store: Store,
+    calendars: list[str],
+    result: CaseResult,
+    label: str,
+    *,
+    check_guests: bool = True,
+) -> None:
+    """The user-visible invariants (``tests.invariants``) on the vendor's side and on the
+    events. Changes parked as needing attention are exempt from "exactly one meeting" (a copy
+    nobody may write keeps sharing its original's) and counted; they never excuse an orphan."""
+    exempt = {(cal, p.event_id) for cal in calendars for p in store.list_pending(cal) if p.parked}
+    problems = violations(
+        side.events,
+        calendars,
+        side.meetings(),
+        side.provider_calls(),
+        exempt=exempt,
+        check_guests=check_guests,
+    )
+    result.violations.extend(f"{label}: {p}" for p in problems)
+    result.details["parked"] = result.details.get("parked", 0) + len(exempt)
+    result.details["vendor_checks"] = result.details.get("vendor_checks", 0) + 1
 
 
 def _wait_worker_back(addon: Gunicorn, old: list[int]) -> None:
@@ -631,7 +682,10 @@ def _json_error(r: requests.Response) -> dict[str, Any] | None:
     return error
 
 
-CASES = ("sigkill", "datastore", "provider", "calendar", "notifications", "fuzz", "forged")
+CASES = (
+    "sigkill", "datastore", "provider", "calendar", "notifications", "fuzz", "forged",
+    "lifecycle", "readonly", "invitation", "forbidden", "slow", "jwt", "unconfigured",
+)  # fmt: skip
 
 
 def run(
@@ -664,6 +718,10 @@ def run(
                 r = case_fuzz(host, proj, sizes)
             elif name == "forged":
                 r = case_forged(host, proj, sizes)
+            elif name in CASES:
+                from bench.faults_review import REVIEW_CASES
+
+                r = REVIEW_CASES[name](host, proj, sizes, rng)
             else:
                 raise SystemExit(f"unknown case {name!r}; choose from {', '.join(CASES)}")
             r.seconds = round(time.monotonic() - t0, 1)

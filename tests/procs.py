@@ -146,9 +146,9 @@ def solutions_json(emulator_url: str) -> str:
     return json.dumps(
         [
             {"id": SOLUTION, "name": "Web conference", "provider": "rest",
-             "options": {"base_url": base}},
+             "options": {"base_url": base, "timeout_seconds": 0.5}},
             {"id": RECORDED, "name": "Recorded web conference", "provider": "rest",
-             "options": {"base_url": base}},
+             "options": {"base_url": base, "timeout_seconds": 0.5}},
         ]
     )  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -77,3 +78,98 @@ def test_disabled_verification_is_loud(caplog: pytest.LogCaptureFixture) -> None
     app = create_app({"ADDON_VERIFY_ID_TOKENS": "false"})
     body = app.test_client().get("/healthz").get_json()
     assert body["idTokenVerification"].startswith("OFF")
+
+
+PRODUCTION = {
+    "ADDON_ENV": "production",
+    "ADDON_BASE_URL": "https://a.example.com",
+    "ADDON_SERVICE_ACCOUNT": "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
+    "ADDON_SECRET_KEY": "x" * 40,
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"ADDON_CERTS_URL": "http://www.googleapis.com/oauth2/v1/certs"}, "ADDON_CERTS_URL"),
+        ({"ADDON_CERTS_URL": "https://certs.evil.example/oauth2/v1/certs"}, "ADDON_CERTS_URL"),
+        (
+            {"ADDON_CALENDAR_API_ENDPOINT": "http://127.0.0.1:8090/calendar/v3/"},
+            "ADDON_CALENDAR_API_ENDPOINT",
+        ),
+        (
+            {"ADDON_CALENDAR_API_ENDPOINT": "https://calendar.evil.example/calendar/v3/"},
+            "ADDON_CALENDAR_API_ENDPOINT",
+        ),
+    ],
+)
+def test_production_refuses_endpoints_that_are_not_googles(extra: dict, needle: str) -> None:
+    with pytest.raises(SettingsError, match=needle) as info:
+        from_env({**PRODUCTION, **extra})
+    assert "ADDON_ALLOW_NON_GOOGLE_ENDPOINTS" in str(info.value)
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_named_override_admits_other_endpoints_and_says_so() -> None:
+    env = {
+        **PRODUCTION,
+        "ADDON_CERTS_URL": "https://certs.internal.example/certs",
+        "ADDON_ALLOW_NON_GOOGLE_ENDPOINTS": "true",
+    }
+    settings = from_env(env)
+    assert settings.certs_url == "https://certs.internal.example/certs"
+    collect = Collect()
+    logging.getLogger("addon").addHandler(collect)
+    try:
+        create_app(settings)
+    finally:
+        logging.getLogger("addon").removeHandler(collect)
+    warning = [r for r in collect.records if "ADDON_ALLOW_NON_GOOGLE_ENDPOINTS" in r.getMessage()]
+    assert warning and warning[0].levelname == "WARNING"
+    assert "certs.internal.example" in warning[0].getMessage()
+
+
+def test_production_defaults_to_googles_endpoints() -> None:
+    settings = from_env(PRODUCTION)
+    assert settings.certs_url == "https://www.googleapis.com/oauth2/v1/certs"
+    assert settings.calendar_api_endpoint is None
+
+
+def test_domain_restriction_needs_the_oauth_client_id() -> None:
+    solutions = json.dumps(
+        [{"id": "x", "name": "X", "provider": "jitsi", "allowedDomains": ["example.com"]}]
+    )
+    with pytest.raises(SettingsError, match="ADDON_OAUTH_CLIENT_ID"):
+        from_env({**PRODUCTION, "ADDON_SOLUTIONS": solutions})
+    ok = from_env(
+        {
+            **PRODUCTION,
+            "ADDON_SOLUTIONS": solutions,
+            "ADDON_OAUTH_CLIENT_ID": "1-abc.apps.googleusercontent.com",
+        }
+    )
+    assert ok.oauth_client_id == "1-abc.apps.googleusercontent.com"
+
+
+def test_lease_must_outlast_a_provider_calls_whole_budget() -> None:
+    solutions = json.dumps(
+        [
+            {
+                "id": "x",
+                "name": "X",
+                "provider": "rest",
+                "options": {"base_url": "https://vendor.example", "timeout_seconds": 5},
+            }
+        ]
+    )
+    with pytest.raises(Exception, match="ADDON_LEASE_SECONDS"):
+        create_app({"ADDON_SOLUTIONS": solutions, "ADDON_LEASE_SECONDS": "10"})
+    create_app({"ADDON_SOLUTIONS": solutions, "ADDON_LEASE_SECONDS": "60"})

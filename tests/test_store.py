@@ -38,9 +38,9 @@ def _conference(event_id: str = "ev1", solution: str = "web") -> Conference:
 
 
 def test_conference_roundtrip_and_lookup(store: Store) -> None:
-    conf, inserted = store.create_conference_if_absent(_conference())
-    assert inserted
-    again, inserted_again = store.create_conference_if_absent(_conference())
+    conf, inserted, replaced = store.save_creation(_conference())
+    assert inserted and replaced is None
+    again, inserted_again, _ = store.save_creation(_conference())
     assert not inserted_again and again.conference_id == conf.conference_id
     loaded = store.get_conference("alice@example.com", "ev1")
     assert loaded is not None

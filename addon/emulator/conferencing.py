@@ -8,7 +8,10 @@ In memory and thread-safe; tests and local runs use it to count provider calls f
 Vendor API (every mutating call records one entry in the call log):
 
 ``POST   /meetings``                   create → 201 meeting
-``PATCH  /meetings/<id>``              update → 200 meeting; 404 if unknown or deleted
+``PATCH  /meetings/<id>``              update → 200 meeting; 404 if unknown or deleted; 409
+                                       ``{"code": "staleVersion", "meeting"}`` when its
+                                       ``eventVersion`` is older than the meeting's (logged
+                                       as ``stale``: a late request changes nothing)
 ``POST   /meetings/<id>/occurrences``  record an occurrence change → 200 meeting; 404 likewise
 ``DELETE /meetings/<id>``              → 204; 404 if unknown or already deleted
 
@@ -21,7 +24,7 @@ else 401 ``{"error", "authenticationUrl"}``.
 Control API (not logged, never faulted):
 
 ``GET /calls``          ``{"calls": [{method, op, meetingId, idempotencyKey, outcome, status}]}``
-                        with outcome ``applied|duplicate|fault|rejected``
+                        with outcome ``applied|duplicate|fault|rejected|stale``
 ``GET /meetings``       ``{"meetings": [...]}`` including deleted ones (``deleted: true``)
 ``GET /meetings/<id>``  one meeting with its full state, or 404
 ``POST /reset``         forget everything, clear faults, release hanging requests
@@ -37,13 +40,14 @@ import copy
 import threading
 import zlib
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
 FaultMode = Literal["down", "error500", "hang", "auth", "refuse"]
 FAULT_MODES: tuple[FaultMode, ...] = ("down", "error500", "hang", "auth", "refuse")
-Outcome = Literal["applied", "duplicate", "fault", "rejected"]
+Outcome = Literal["applied", "duplicate", "fault", "rejected", "stale"]
 # A hung request must not outlive a test run.
 MAX_HANG_SECONDS = 30.0
 _MEETING_FIELDS = (
@@ -58,6 +62,7 @@ _MEETING_FIELDS = (
     "eventId",
     "solutionId",
     "options",
+    "eventVersion",
 )
 
 Result = tuple[int, dict[str, Any] | None]
@@ -181,6 +186,8 @@ class ConferencingState:
         result = self._apply(op, meeting_id, payload)
         if key is not None and 200 <= result[0] < 300:
             self._keys[key] = (op, meeting_id, copy.deepcopy(result))
+        if result[0] == 409:
+            return result, "stale"
         return result, "applied" if result[0] < 400 else "rejected"
 
     def _fault_result(self, mode: FaultMode) -> Result:
@@ -199,6 +206,10 @@ class ConferencingState:
         if meeting is None or meeting["deleted"]:
             return 404, {"error": f"no meeting {meeting_id}"}
         if op == "update":
+            if _older(payload.get("eventVersion"), meeting.get("eventVersion")):
+                current = self._public(meeting)
+                return 409, {"error": "a newer event version was applied", "code": "staleVersion",
+                             "meeting": current}  # fmt: skip
             meeting.update({f: payload[f] for f in _MEETING_FIELDS if f in payload})
             meeting["updates"] += 1
         elif op == "occurrence":
@@ -234,6 +245,18 @@ class ConferencingState:
     @staticmethod
     def _public(meeting: dict[str, Any]) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in meeting.items() if v is not None}
+
+
+def _older(version: Any, than: Any) -> bool:
+    """Calendar ``updated`` times (RFC 3339); unknown or unreadable ones are not ordered."""
+    if not isinstance(version, str) or not isinstance(than, str):
+        return False
+    try:
+        mine = datetime.fromisoformat(version.replace("Z", "+00:00"))
+        theirs = datetime.fromisoformat(than.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return mine < theirs
 
 
 def _credential() -> str | None:

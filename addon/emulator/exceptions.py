@@ -49,6 +49,14 @@ def forbidden_access() -> ApiError:
     return ApiError(403, "requiredAccessLevel", "You need to have writer access to this calendar.")
 
 
+def forbidden_for_non_organizer() -> ApiError:
+    return ApiError(
+        403,
+        "forbiddenForNonOrganizer",
+        "The operation can only be performed by the event organizer.",
+    )
+
+
 def duplicate() -> ApiError:
     return ApiError(409, "duplicate", "The requested identifier already exists.")
 

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from addon.emulator import exceptions as exc
+from addon.emulator import invitations
 from addon.emulator.clock import Clock, rfc3339
 from addon.emulator.conference import validate_conference_data
 from addon.emulator.faults import FaultInjector
@@ -52,6 +53,7 @@ WRITABLE_FIELDS = frozenset(
     }
 )  # fmt: skip
 _TIME_FIELDS = ("start", "end", "recurrence")
+Changes = list[tuple[str, str]]
 HORIZON = timedelta(days=730)
 
 
@@ -84,6 +86,8 @@ class CalendarData:
     log_ids: list[str] = field(default_factory=list)
     updated: str = ""
     etag: str = ""
+    # Invitations the calendar's user deleted: the organizer's changes no longer reach them.
+    left: set[str] = field(default_factory=set)
 
 
 class CalendarState:
@@ -340,15 +344,21 @@ class CalendarState:
             resource.update(
                 htmlLink=f"https://www.google.com/calendar/event?eid={event_id}",
                 created=now,
-                creator={"email": user, **({"self": True} if user == cal.owner else {})},
-                organizer={"email": cal.owner, **({"self": True} if user == cal.owner else {})},
+                creator={"email": user, **({"self": True} if user == cal.id else {})},
+                # The calendar an event is created on organizes it (Google: a secondary
+                # calendar appears as the organizer, with its summary as display name).
+                organizer={
+                    "email": cal.id,
+                    **({} if cal.id == cal.owner else {"displayName": cal.summary}),
+                    "self": True,
+                },
                 iCalUID=f"{event_id}@google.com",
                 sequence=0,
             )
             resource.setdefault("reminders", {"useDefault": True})
             resource.setdefault("eventType", "default")
             self._commit(cal, resource)
-            changes = [(cal.id, event_id)]
+            changes = [(cal.id, event_id), *invitations.fan_out(self, cal, event_id, None)]
         self._after_commit(changes)
         return resource
 
@@ -373,6 +383,13 @@ class CalendarState:
     ) -> dict[str, Any]:  # fmt: skip
         old, _stored = self._current(cal, event_id)
         self._check_if_match(old["etag"], if_match)
+        touches_conference = (
+            version >= 1
+            and "conferenceData" in body
+            and body["conferenceData"] != old.get("conferenceData")
+        )
+        if touches_conference and not invitations.organizes(cal, old):
+            raise exc.forbidden_for_non_organizer()
         if replace:
             keep = {k: v for k, v in old.items() if k not in WRITABLE_FIELDS}
             new = {**keep, **self._writable(body)}
@@ -384,10 +401,17 @@ class CalendarState:
         if "recurringEventId" in old:
             new.pop("recurrence", None)
         self._validate(cal, new)
+        invitations.check_attendee_write(cal, old, new)
         if any(old.get(k) != new.get(k) for k in _TIME_FIELDS):
             new["sequence"] = int(old.get("sequence", 0)) + 1
         self._commit(cal, new)
         return new
+
+    def _spread(self, cal: CalendarData, event_id: str, old: dict[str, Any] | None) -> Changes:
+        """After a write of ``event_id`` in ``cal``: the invitations it reaches (lock held)."""
+        if old is not None and not invitations.organizes(cal, old):
+            return invitations.answer_organizer(self, cal, event_id)
+        return invitations.fan_out(self, cal, event_id, old)
 
     def events_patch(
         self, user: str, calendar_id: str, event_id: str, body: dict[str, Any],
@@ -395,8 +419,9 @@ class CalendarState:
     ) -> dict[str, Any]:  # fmt: skip
         with self.lock:
             cal = self.access(user, calendar_id, write=True)
+            old = self._current(cal, event_id)[0]
             new = self._write(cal, event_id, body, conference_version, if_match, replace=False)
-            changes = [(cal.id, event_id)]
+            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
         self._after_commit(changes)
         return new
 
@@ -406,8 +431,9 @@ class CalendarState:
     ) -> dict[str, Any]:  # fmt: skip
         with self.lock:
             cal = self.access(user, calendar_id, write=True)
+            old = self._current(cal, event_id)[0]
             new = self._write(cal, event_id, body, conference_version, if_match, replace=True)
-            changes = [(cal.id, event_id)]
+            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
         self._after_commit(changes)
         return new
 
@@ -422,13 +448,22 @@ class CalendarState:
             self._check_if_match(old["etag"], if_match)
             changes = [(cal.id, event_id)]
             self._commit(cal, {**old, "status": "cancelled"})
+            if not invitations.organizes(cal, old):
+                # An attendee deletes their invitation: it leaves their calendar for good.
+                cal.left.add(event_id)
+                changes += invitations.answer_organizer(self, cal, event_id, "declined")
+                self._after_commit(changes)
+                return
+            changes += invitations.fan_out(self, cal, event_id, old)
             if "recurrence" in old:
                 prefix = event_id + "_"
                 for other_id, record in list(cal.events.items()):
                     status = record.resource.get("status")
                     if other_id.startswith(prefix) and status != "cancelled":
-                        self._commit(cal, {**record.resource, "status": "cancelled"})
+                        before = record.resource
+                        self._commit(cal, {**before, "status": "cancelled"})
                         changes.append((cal.id, other_id))
+                        changes += invitations.fan_out(self, cal, other_id, before)
         self._after_commit(changes)
 
     def events_watch(
@@ -549,10 +584,11 @@ class CalendarState:
                 self._current(cal, event_id)
             except exc.ApiError as error:
                 raise KeyError(event_id) from error
+            old = self._current(cal, event_id)[0]
             new = self._write(
                 cal, event_id, {"conferenceData": conference_data}, 1, None, replace=False
             )
-            changes = [(cal.id, event_id)]
+            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
         self._after_commit(changes)
         return new
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import requests
 
 from addon.deployment import render
+from addon.emulator.host.keys import DEFAULT_OAUTH_CLIENT_ID
 from addon.settings import Settings
 
 HOST = "127.0.0.1"
@@ -87,6 +88,8 @@ def backend_env(
         "DATASTORE_EMULATOR_HOST": ports.datastore_host,
         "ADDON_SOLUTIONS": json.dumps(local_solutions(emulator + CONFERENCING_PREFIX)),
         "ADDON_SYNC_MODE": sync_mode,
+        # The emulator's host signs users' ID tokens for this client id.
+        "ADDON_OAUTH_CLIENT_ID": DEFAULT_OAUTH_CLIENT_ID,
     }
 
 

@@ -10,10 +10,12 @@ The runner only supervises processes; it starts, each in its own process group:
    ``--backend-port``, default 8080), configured only through ``ADDON_*`` variables
    (``addon.local.config.backend_env``) — ID-token verification on, against the emulator's keys.
 
-Then it installs the add-on's deployment in the emulator's add-on host and creates the demo
-users, waits for ``/healthz`` and prints the URLs. Children's output is streamed to the
-terminal, one prefix per process. Ctrl-C or SIGTERM stops every process group it started
-(gcloud's Java child included); a child that dies stops everything with a message.
+It starts them in that order, installing the add-on's deployment in the emulator's add-on host
+and creating the demo users before the backend starts, then waits for the backend's
+``/readyz`` and prints the URLs: the backend answering means the whole stack is ready.
+Children's output is streamed to the terminal, one prefix per process. Ctrl-C or SIGTERM
+stops every process group it started (gcloud's Java child included); a child that dies stops
+everything with a message.
 
 Exit codes: 0 stopped by a signal, 1 start-up failed or a child died, 2 bad usage (a port
 in use, an invalid port).
@@ -193,10 +195,20 @@ class Runner:
         return backend_env(self.ports, project=self.project)
 
     def start(self) -> None:
-        """Start everything and wait until it answers; ``RunnerError`` if a part does not."""
+        """Start everything and wait until it answers; ``RunnerError`` if a part does not.
+
+        The backend starts last: once it answers ``/healthz`` the whole stack is ready (the
+        Datastore emulator up, the deployment installed in the emulator's add-on host, the
+        demo users created), so nobody can reach it half-built.
+        """
         ports = self.ports
         env = self.backend_environment()
         settings = from_env(env)  # the backend reads the same variables: fail early here
+        self.say(f"starting the Datastore emulator on {ports.datastore_host} (gcloud, Java)")
+        try:
+            self.datastore.start(timeout=120)
+        except DatastoreEmulatorError as exc:
+            raise RunnerError(f"the Datastore emulator did not start: {exc}") from exc
         self.say(f"starting the emulator stack on {ports.emulator_url}")
         self._spawn(
             "emulator",
@@ -207,6 +219,12 @@ class Runner:
             ],
             {"DATASTORE_EMULATOR_HOST": ports.datastore_host},
         )  # fmt: skip
+        self._wait_until("emulator", f"{ports.emulator_url}/_emulator/addon", 30)
+        try:
+            bootstrap(ports.emulator_url, settings, DEMO_USERS)
+        except Exception as exc:
+            raise RunnerError(f"could not install the add-on in the emulator: {exc}") from exc
+        self.say("add-on deployment installed in the emulator's add-on host; users created")
         self.say(
             f"starting the add-on backend (gunicorn, {self.workers} workers) on {ports.backend_url}"
         )
@@ -222,18 +240,7 @@ class Runner:
             ],
             env,
         )  # fmt: skip
-        self.say(f"starting the Datastore emulator on {ports.datastore_host} (gcloud, Java)")
-        try:
-            self.datastore.start(timeout=120)
-        except DatastoreEmulatorError as exc:
-            raise RunnerError(f"the Datastore emulator did not start: {exc}") from exc
-        self._wait_until("emulator", f"{ports.emulator_url}/_emulator/addon", 30)
-        self._wait_until("backend", f"{ports.backend_url}/healthz", 60)
-        try:
-            bootstrap(ports.emulator_url, settings, DEMO_USERS)
-        except Exception as exc:
-            raise RunnerError(f"could not install the add-on in the emulator: {exc}") from exc
-        self.say("add-on deployment installed in the emulator's add-on host; users created")
+        self._wait_until("backend", f"{ports.backend_url}/readyz", 60)
 
     def _wait_until(self, name: str, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

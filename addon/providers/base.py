@@ -13,6 +13,12 @@ Contract every provider keeps:
 * ``update``/``update_occurrence``/``delete`` receive an ``idempotency_key`` too, derived from
   the event version they apply; a repeat with the same key is a no-op on the remote side.
 * ``delete`` of a meeting that is already gone succeeds.
+* ``timeout_seconds`` is the longest one call can take (its network timeout). The sync starts a
+  call only while its lease outlasts the call's whole budget, and refuses to start at all when
+  ``ADDON_LEASE_SECONDS`` is too short for it.
+* ``MeetingRequest.event_version`` is the event version (Calendar's ``updated``) an update
+  applies. A vendor that can should refuse an update older than one it already applied: a
+  request delayed in the network must not undo a newer one.
 * Failures are raised as the ``ProviderError`` subclasses below, never as library exceptions:
   the add-on maps them to Calendar's ``error.type`` values and to retry decisions.
 """
@@ -63,6 +69,7 @@ class MeetingRequest:
     organizer: str | None = None
     recurrence: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    event_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,7 @@ class ConferenceProvider(abc.ABC):
     """One conferencing system. Instances are built once per solution from its options."""
 
     name: ClassVar[str]
+    timeout_seconds: float = 0.0
 
     @abc.abstractmethod
     def create(self, request: MeetingRequest, *, idempotency_key: str) -> Meeting:

@@ -6,7 +6,10 @@ The API it speaks (``addon.emulator.conferencing`` implements it for tests and l
                                             attendees, organizer, recurrence, calendarId,
                                             eventId, solutionId, options → ``{id, joinUrl,
                                             dialIn?{number, pin}, moreUrl?, note?}``
-``PATCH  {base}/meetings/{id}``             same body, same answer
+``PATCH  {base}/meetings/{id}``             same body, same answer; with ``eventVersion`` (the
+                                            event's ``updated``) older than the meeting's,
+                                            ``409 {"code": "staleVersion", "meeting"}``: a newer
+                                            version was applied, nothing changes
 ``POST   {base}/meetings/{id}/occurrences`` one occurrence moved or cancelled
 ``DELETE {base}/meetings/{id}``             404 means already gone, which is success
 
@@ -56,6 +59,7 @@ def _meeting_body(request: MeetingRequest) -> dict[str, Any]:
         "eventId": request.event_id,
         "solutionId": request.solution_id,
         "options": dict(request.options),
+        "eventVersion": request.event_version,
     }
 
 
@@ -110,7 +114,7 @@ class RestProvider(ConferenceProvider):
         header = opts.string("api_key_header", "X-Api-Key")
         assert header is not None
         self.api_key_header = header
-        self.timeout = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
+        self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
         self._http = http or RequestsTransport()
 
@@ -120,7 +124,13 @@ class RestProvider(ConferenceProvider):
 
     def update(self, meeting: Meeting, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
         path = f"/meetings/{quote(meeting.meeting_id, safe='')}"
-        body = self._call("PATCH", path, _meeting_body(request), idempotency_key)
+        body = self._call(
+            "PATCH", path, _meeting_body(request), idempotency_key, stale_is_success=True
+        )
+        if isinstance(body, dict) and body.get("code") == "staleVersion":
+            # A newer version of the event reached the vendor first (this request was late).
+            current = body.get("meeting")
+            return _meeting_from(current) if isinstance(current, dict) else meeting
         # An API that answers 204 leaves the join data as it was.
         return meeting if body is None else _meeting_from(body)
 
@@ -157,6 +167,7 @@ class RestProvider(ConferenceProvider):
         idempotency_key: str,
         *,
         gone_is_success: bool = False,
+        stale_is_success: bool = False,
     ) -> Any:
         what = f"{method} {path}"
         try:
@@ -165,7 +176,7 @@ class RestProvider(ConferenceProvider):
                 self.base_url + path,
                 payload,
                 self._headers(idempotency_key),
-                self.timeout,
+                self.timeout_seconds,
             )
         except TransportError as exc:
             raise ProviderUnavailable(f"{what}: {exc}") from exc
@@ -173,6 +184,9 @@ class RestProvider(ConferenceProvider):
             return body
         if status == 404 and gone_is_success:
             return None
+        stale = isinstance(body, dict) and body.get("code") == "staleVersion"
+        if status == 409 and stale_is_success and stale:
+            return body
         message = f"{what}: HTTP {status}: {_error_message(body)}"
         if status >= 500 or status in _RETRYABLE_4XX:
             raise ProviderUnavailable(message)

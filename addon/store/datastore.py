@@ -5,53 +5,87 @@ consistently with ancestor queries and updated together in transactions):
 
 * ``Calendar``   key ``(Calendar, calendar_id)``: sync state, lease, subscription.
 * ``Conference`` key ``(Calendar, calendar_id, Conference, event_id)``: one event's meeting.
-* ``Pending``    key ``(Calendar, calendar_id, Pending, event_id)``: a change to replay.
+* ``Pending``    key ``(Calendar, calendar_id, Pending, event_id)``: a change to replay, or
+  one parked as needing attention.
+* ``SyncRun``    key ``(Calendar, calendar_id, SyncRun, <time>)``: recent run reports.
 
-Large JSON blobs are stored unindexed (``exclude_from_indexes``); only properties that are
-queried are indexed (``conference_id``, ``due``).
+Writes made by a sync go through ``commit_batch``: one transaction per chunk that first
+checks the writer still holds the calendar's lease (**fencing**: a process that lost its lease
+while it stalled cannot land a late write) and writes each record only if it is still at the
+version the sync read (**compare-and-set**: a creation that replaced the record meanwhile
+wins) and never over a record made from a newer event version. Property names live in
+``addon.store.entities``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from addon.store.records import (
-    CalendarState,
-    Conference,
-    EventSnapshot,
-    PendingChange,
-    meeting_from_dict,
-    meeting_to_dict,
+from addon.store.entities import (
+    CALENDAR,
+    CALENDAR_UNINDEXED,
+    CONFERENCE,
+    CONFERENCE_UNINDEXED,
+    PENDING,
+    PENDING_UNINDEXED,
+    SYNC_RUN,
+    calendar_from_entity,
+    calendar_to_props,
+    conference_from_entity,
+    conference_to_props,
+    pending_from_entity,
+    pending_to_props,
 )
+from addon.store.errors import Contention, LeaseLost, StoreUnavailable
+from addon.store.records import CalendarState, Conference, EventSnapshot, PendingChange
 
 T = TypeVar("T")
 
-CALENDAR = "Calendar"
-CONFERENCE = "Conference"
-PENDING = "Pending"
-SYNC_RUN = "SyncRun"
 SYNC_RUNS_KEPT = 50
 PRUNE_PROBABILITY = 0.1
-
-_CAL_UNINDEXED = ("last_result", "sync_token", "subscribed_by", "lease_owner")
-_CONF_UNINDEXED = ("meeting", "snapshot", "occurrences")
+# Datastore commits at most 500 mutations; the lease check reads one more entity.
+BATCH_ENTITIES = 400
+LOOKUP_KEYS = 1000
+# Contending transactions in one entity group are aborted all but one at a time (a burst of
+# picks on one calendar, a trigger storm): retry with jittered backoff for this long at most.
+TRANSACTION_BUDGET_SECONDS = 10.0
+TRANSACTION_ATTEMPTS = 40
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class BatchResult:
+    """What ``commit_batch`` stored: the records with their new versions, and the event ids
+    whose records were not written because they changed since the sync read them."""
+
+    stored: list[Conference] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+
+
 class Store:
     """Datastore-backed state. ``client`` is a ``google.cloud.datastore.Client``."""
 
-    def __init__(self, client: Any, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        client: Any,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        transaction_budget: float = TRANSACTION_BUDGET_SECONDS,
+    ) -> None:
         self._client = client
         self._clock = clock
+        self._transaction_budget = transaction_budget
 
     @classmethod
     def connect(cls, project: str, namespace: str | None = None) -> Store:
@@ -59,7 +93,7 @@ class Store:
 
         return cls(datastore.Client(project=project, namespace=namespace))
 
-    # ---- keys ---------------------------------------------------------------------------
+    # ---- keys and transactions ----------------------------------------------------------
     def _cal_key(self, calendar_id: str) -> Any:
         return self._client.key(CALENDAR, calendar_id)
 
@@ -69,39 +103,63 @@ class Store:
     def _pending_key(self, calendar_id: str, event_id: str) -> Any:
         return self._client.key(CALENDAR, calendar_id, PENDING, event_id)
 
-    def _transaction(self, fn: Callable[[], T], attempts: int = 12) -> T:
-        """Run ``fn`` in a transaction, retrying on contention.
+    def _transaction(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in a transaction, retrying on contention (``Contention`` when the budget
+        runs out). ``fn`` may run several times; only the attempt that committed counts."""
 
-        Datastore aborts all but one of the transactions that touch the same entity group at
-        once (a trigger storm does exactly that), so losers back off with jitter and retry.
-        """
+        def attempt() -> T:
+            with self._client.transaction():
+                return fn()
+
+        return self._retrying(attempt)
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, retrying with jittered backoff while Datastore aborts it for contention
+        (strongly consistent reads of an entity group abort too while it is being written) or
+        is briefly unavailable; ``Contention`` or ``StoreUnavailable`` past the budget."""
         from google.api_core import exceptions as gexc
 
-        for attempt in range(attempts):
+        deadline = time.monotonic() + self._transaction_budget
+        for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                with self._client.transaction():
-                    return fn()
-            except (gexc.Aborted, gexc.Conflict):
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311
+                return fn()
+            except (gexc.Aborted, gexc.Conflict) as exc:
+                if time.monotonic() >= deadline or attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise Contention(f"aborted {attempt + 1} times: {exc}") from exc
+            except (
+                gexc.ServiceUnavailable,
+                gexc.DeadlineExceeded,
+                gexc.InternalServerError,
+            ) as exc:
+                if time.monotonic() >= deadline or attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise StoreUnavailable(f"Datastore unavailable: {type(exc).__name__}") from exc
+            time.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """One cheap lookup; raises when Datastore cannot be reached (readiness checks)."""
+        self._client.get(self._client.key("Readiness", "ping"), timeout=timeout, retry=None)
 
     # ---- calendar state -----------------------------------------------------------------
     def get_calendar(self, calendar_id: str) -> CalendarState | None:
+        entity = self._retrying(lambda: self._client.get(self._cal_key(calendar_id)))
+        return calendar_from_entity(calendar_id, entity) if entity is not None else None
+
+    def _get_calendar_in_transaction(self, calendar_id: str) -> CalendarState | None:
         entity = self._client.get(self._cal_key(calendar_id))
-        return _calendar_from_entity(calendar_id, entity) if entity is not None else None
+        return calendar_from_entity(calendar_id, entity) if entity is not None else None
 
     def _get_or_new_calendar(self, calendar_id: str) -> CalendarState:
-        return self.get_calendar(calendar_id) or CalendarState(calendar_id=calendar_id)
+        found = self._get_calendar_in_transaction(calendar_id)
+        return found or CalendarState(calendar_id=calendar_id)
 
     def _put_calendar(self, state: CalendarState) -> None:
         from google.cloud import datastore
 
         entity = datastore.Entity(
-            self._cal_key(state.calendar_id), exclude_from_indexes=_CAL_UNINDEXED
+            self._cal_key(state.calendar_id), exclude_from_indexes=CALENDAR_UNINDEXED
         )
-        entity.update(_calendar_to_props(state))
+        entity.update(calendar_to_props(state))
         self._client.put(entity)
 
     def update_calendar(
@@ -124,7 +182,7 @@ class Store:
 
         ``decide`` returns the new state (None: no write) and an outcome for the caller. It may
         run several times (Datastore aborts contending transactions); only the outcome of the
-        attempt that committed is returned.
+        attempt that committed is returned. ``due`` is derived here, in one place.
         """
 
         def run() -> tuple[CalendarState, T]:
@@ -132,7 +190,8 @@ class Store:
             new, outcome = decide(current)
             if new is None:
                 return current, outcome
-            new = new.with_(due=bool(new.dirty or new.pending_count or new.needs_full_sync))
+            due = bool(new.dirty or new.pending_count or new.needs_full_sync or new.retry_at)
+            new = new.with_(due=due)
             self._put_calendar(new)
             return new, outcome
 
@@ -219,19 +278,34 @@ class Store:
         sync_token: str | None,
         result: dict[str, Any],
         pending_count: int,
+        parked_count: int = 0,
+        retry_in: float | None = None,
+        attention: str | None = None,
+        access_role: str | None = None,
         full_sync_failed: bool = False,
     ) -> bool:
         """Store the new sync token and the run's summary, only while we hold the lease.
 
         A holder whose lease expired (it was slow or paused) must not overwrite the token
-        a newer holder stored: that is how the token never goes backwards.
+        a newer holder stored: that is how the token never goes backwards. ``retry_in``
+        (seconds) means work was left behind and the calendar is retried then; None clears
+        the retry schedule.
         """
         now = self._clock()
 
         def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
             if state.lease_owner != owner:
                 return None, False
-            summary = state.with_(last_sync_at=now, last_result=result, pending_count=pending_count)
+            summary = state.with_(
+                last_sync_at=now,
+                last_result=result,
+                pending_count=pending_count,
+                parked_count=parked_count,
+                attention=attention,
+                access_role=access_role or state.access_role,
+                retry_count=state.retry_count + 1 if retry_in is not None else 0,
+                retry_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
+            )
             if sync_token is None:
                 return summary.with_(
                     needs_full_sync=state.needs_full_sync or full_sync_failed
@@ -246,7 +320,7 @@ class Store:
         return self._decide(calendar_id, decide)[1]
 
     def due_calendars(self, limit: int = 500) -> list[str]:
-        """Calendars with work to do (dirty, pending changes, full sync needed).
+        """Calendars with work to do (dirty, pending changes, full sync needed, a retry due).
 
         An indexed equality query on ``due``: its cost grows with the due calendars only.
         """
@@ -257,101 +331,179 @@ class Store:
 
     def all_calendars(self) -> list[CalendarState]:
         query = self._client.query(kind=CALENDAR)
-        return [_calendar_from_entity(e.key.name, e) for e in query.fetch()]
+        return [calendar_from_entity(e.key.name, e) for e in query.fetch()]
 
     # ---- conferences --------------------------------------------------------------------
     def get_conference(self, calendar_id: str, event_id: str) -> Conference | None:
-        entity = self._client.get(self._conf_key(calendar_id, event_id))
-        return _conference_from_entity(entity) if entity is not None else None
+        key = self._conf_key(calendar_id, event_id)
+        entity = self._retrying(lambda: self._client.get(key))
+        return conference_from_entity(entity) if entity is not None else None
 
     def get_conferences(self, calendar_id: str, event_ids: Iterable[str]) -> dict[str, Conference]:
         keys = [self._conf_key(calendar_id, e) for e in dict.fromkeys(event_ids)]
         out: dict[str, Conference] = {}
-        # Datastore caps a lookup at 1000 keys.
-        for i in range(0, len(keys), 1000):
-            for entity in self._client.get_multi(keys[i : i + 1000]):
-                conf = _conference_from_entity(entity)
+        for i in range(0, len(keys), LOOKUP_KEYS):
+            chunk = keys[i : i + LOOKUP_KEYS]
+            for entity in self._retrying(functools.partial(self._client.get_multi, chunk)):
+                conf = conference_from_entity(entity)
                 out[conf.event_id] = conf
         return out
 
     def find_by_conference_id(self, conference_id: str) -> list[Conference]:
         query = self._client.query(kind=CONFERENCE)
         query.add_filter(filter=_eq("conference_id", conference_id))
-        return [_conference_from_entity(e) for e in query.fetch(limit=10)]
+        found = self._retrying(lambda: list(query.fetch(limit=10)))
+        return [conference_from_entity(e) for e in found]
 
     def list_conferences(self, calendar_id: str, *, active_only: bool = True) -> list[Conference]:
+        """The calendar's records; ``active_only``: those still needing provider work (not
+        deleted, not retired)."""
         query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
-        confs = [_conference_from_entity(e) for e in query.fetch()]
+        confs = [conference_from_entity(e) for e in self._retrying(lambda: list(query.fetch()))]
         return [c for c in confs if c.state == "active"] if active_only else confs
 
-    def put_conference(self, conference: Conference) -> Conference:
+    def unconfirmed_conferences(self, calendar_id: str) -> list[Conference]:
+        """Live records of onCreate that no listing has shown on their event yet (an index-
+        served query: ancestor and equality filters only)."""
+        query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
+        query.add_filter(filter=_eq("confirmed", False))
+        query.add_filter(filter=_eq("state", "active"))
+        found = self._retrying(lambda: list(query.fetch()))
+        return [conference_from_entity(e) for e in found]
+
+    def _conference_entity(self, conference: Conference) -> Any:
         from google.cloud import datastore
 
-        now = self._clock()
-        conference = conference.with_(created_at=conference.created_at or now, updated_at=now)
         entity = datastore.Entity(
             self._conf_key(conference.calendar_id, conference.event_id),
-            exclude_from_indexes=_CONF_UNINDEXED,
+            exclude_from_indexes=CONFERENCE_UNINDEXED,
         )
-        entity.update(_conference_to_props(conference))
-        self._client.put(entity)
-        return conference
+        entity.update(conference_to_props(conference))
+        return entity
 
-    def create_conference_if_absent(self, conference: Conference) -> tuple[Conference, bool]:
-        """Insert unless a record for the same event and solution exists (a concurrent
-        duplicate won): returns the stored record and whether we inserted it."""
+    def _stamped(self, conference: Conference, version: int) -> Conference:
+        now = self._clock()
+        return conference.with_(
+            created_at=conference.created_at or now, updated_at=now, version=version
+        )
 
-        def run() -> tuple[Conference, bool]:
-            existing = self.get_conference(conference.calendar_id, conference.event_id)
+    def put_conference(self, conference: Conference) -> Conference:
+        """Unconditional write (tools, tests, seeding); the service writes through
+        ``save_creation`` and ``commit_batch``."""
+        stored = self._stamped(conference, conference.version + 1)
+        self._client.put(self._conference_entity(stored))
+        return stored
+
+    def save_creation(self, conference: Conference) -> tuple[Conference, bool, Conference | None]:
+        """Store a record for a meeting just created by onCreate, unless a record for the same
+        event and solution is live (a concurrent duplicate won). Returns the stored record,
+        whether ours was written, and the record it replaced (its meeting is the caller's to
+        retire). A smaller transaction than any other: one entity."""
+
+        def run() -> tuple[Conference, bool, Conference | None]:
+            found = self._client.get(self._conf_key(conference.calendar_id, conference.event_id))
+            existing = conference_from_entity(found) if found is not None else None
             if (
                 existing is not None
-                and existing.state == "active"
+                and existing.live
                 and existing.solution_id == conference.solution_id
             ):
-                return existing, False
-            return self.put_conference(conference), True
+                return existing, False, None
+            stored = self._stamped(conference, (existing.version if existing else 0) + 1)
+            self._client.put(self._conference_entity(stored))
+            return stored, True, existing
 
         return self._transaction(run)
 
+    def commit_batch(
+        self,
+        calendar_id: str,
+        owner: str,
+        records: Sequence[Conference],
+        pending_puts: Sequence[PendingChange] = (),
+        pending_deletes: Sequence[str] = (),
+    ) -> BatchResult:
+        """A sync's writes, fenced by its lease (see the module docstring).
+
+        Each record is written only if the stored one is still at ``record.version`` and not
+        from a newer event version; it is stored with ``version + 1``. Raises ``LeaseLost``
+        (nothing of that chunk written) when ``owner`` no longer holds the lease.
+        """
+        ops: list[tuple[str, Any]] = [("record", r) for r in records]
+        ops += [("pending", p) for p in pending_puts]
+        ops += [("unpend", e) for e in pending_deletes]
+        result = BatchResult()
+        for i in range(0, len(ops), BATCH_ENTITIES):
+            chunk = ops[i : i + BATCH_ENTITIES]
+            stored, superseded = self._transaction(
+                functools.partial(self._commit_chunk, calendar_id, owner, chunk)
+            )
+            result.stored.extend(stored)
+            result.superseded.extend(superseded)
+        return result
+
+    def _commit_chunk(
+        self, calendar_id: str, owner: str, chunk: list[tuple[str, Any]]
+    ) -> tuple[list[Conference], list[str]]:
+        from google.cloud import datastore
+
+        calendar = self._client.get(self._cal_key(calendar_id))
+        if calendar is None or calendar.get("lease_owner") != owner:
+            raise LeaseLost(calendar_id)
+        records = [r for kind, r in chunk if kind == "record"]
+        keys = [self._conf_key(calendar_id, r.event_id) for r in records]
+        current = {e.key.name: e for e in self._client.get_multi(keys)} if keys else {}
+        stored: list[Conference] = []
+        superseded: list[str] = []
+        for record in records:
+            entity = current.get(record.event_id)
+            version = int(entity.get("version", 0)) if entity is not None else 0
+            newer = entity is not None and record.snapshot.is_older_than(
+                EventSnapshot.from_dict(json.loads(entity["snapshot"]))
+            )
+            if version != record.version or newer:
+                superseded.append(record.event_id)
+                continue
+            new = self._stamped(record, version + 1)
+            self._client.put(self._conference_entity(new))
+            stored.append(new)
+        now = self._clock()
+        for kind, item in chunk:
+            if kind == "pending":
+                entity = datastore.Entity(
+                    self._pending_key(calendar_id, item.event_id),
+                    exclude_from_indexes=PENDING_UNINDEXED,
+                )
+                entity.update(pending_to_props(dataclasses.replace(item, updated_at=now)))
+                self._client.put(entity)
+            elif kind == "unpend":
+                self._client.delete(self._pending_key(calendar_id, item))
+        return stored, superseded
+
     # ---- pending changes ----------------------------------------------------------------
     def put_pending(self, change: PendingChange) -> None:
+        """Unfenced write of one pending change (tools and tests)."""
         from google.cloud import datastore
 
         entity = datastore.Entity(
             self._pending_key(change.calendar_id, change.event_id),
-            exclude_from_indexes=("event", "last_error"),
+            exclude_from_indexes=PENDING_UNINDEXED,
         )
-        entity.update(
-            {
-                "event": json.dumps(dict(change.event)),
-                "attempts": change.attempts,
-                "last_error": change.last_error,
-                "updated_at": self._clock(),
-            }
-        )
+        entity.update(pending_to_props(change))
         self._client.put(entity)
 
     def delete_pending(self, calendar_id: str, event_id: str) -> None:
         self._client.delete(self._pending_key(calendar_id, event_id))
 
     def list_pending(self, calendar_id: str) -> list[PendingChange]:
+        """Every pending change of the calendar, parked ones included (``parked`` says)."""
         query = self._client.query(kind=PENDING, ancestor=self._cal_key(calendar_id))
-        return [
-            PendingChange(
-                calendar_id=calendar_id,
-                event_id=e.key.name,
-                event=json.loads(e["event"]),
-                attempts=int(e.get("attempts", 0)),
-                last_error=e.get("last_error"),
-                updated_at=e.get("updated_at"),
-            )
-            for e in query.fetch()
-        ]
+        found = self._retrying(lambda: list(query.fetch()))
+        return [pending_from_entity(calendar_id, e) for e in found]
 
     def count_pending(self, calendar_id: str) -> int:
-        query = self._client.query(kind=PENDING, ancestor=self._cal_key(calendar_id))
-        query.keys_only()
-        return sum(1 for _ in query.fetch())
+        """Pending changes still to be replayed (parked ones are not)."""
+        return sum(1 for p in self.list_pending(calendar_id) if not p.parked)
 
     # ---- sync history -------------------------------------------------------------------
     def append_sync_run(self, calendar_id: str, report: dict[str, Any]) -> None:
@@ -362,7 +514,7 @@ class Store:
         key = self._client.key(CALENDAR, calendar_id, SYNC_RUN, f"{now.timestamp():020.6f}")
         entity = datastore.Entity(key, exclude_from_indexes=("report",))
         entity.update({"at": now, "report": json.dumps(report, default=str)})
-        self._client.put(entity)
+        self._retrying(lambda: self._client.put(entity))
         # Pruning needs a query; doing it on about one run in ten keeps the history near
         # SYNC_RUNS_KEPT without a query on every run.
         if random.random() < PRUNE_PROBABILITY:  # noqa: S311 - not security relevant
@@ -373,12 +525,14 @@ class Store:
     def _sync_run_keys(self, calendar_id: str) -> list[Any]:
         query = self._client.query(kind=SYNC_RUN, ancestor=self._cal_key(calendar_id))
         query.keys_only()
-        return sorted((e.key for e in query.fetch()), key=lambda k: k.name, reverse=True)
+        found = self._retrying(lambda: list(query.fetch()))
+        return sorted((e.key for e in found), key=lambda k: k.name, reverse=True)
 
     def recent_sync_runs(self, calendar_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """Newest first: ``{"at": datetime, **report}``."""
         keys = self._sync_run_keys(calendar_id)[:limit]
-        entities = {e.key.name: e for e in self._client.get_multi(keys)} if keys else {}
+        found = self._retrying(lambda: self._client.get_multi(keys)) if keys else []
+        entities = {e.key.name: e for e in found}
         out = []
         for key in keys:
             e = entities.get(key.name)
@@ -391,72 +545,3 @@ def _eq(prop: str, value: Any) -> Any:
     from google.cloud.datastore.query import PropertyFilter
 
     return PropertyFilter(prop, "=", value)
-
-
-def _calendar_to_props(s: CalendarState) -> dict[str, Any]:
-    return {
-        "subscribed": s.subscribed,
-        "subscribed_by": s.subscribed_by,
-        "sync_token": s.sync_token,
-        "token_generation": s.token_generation,
-        "token_stored_at": s.token_stored_at,
-        "needs_full_sync": s.needs_full_sync,
-        "lease_owner": s.lease_owner,
-        "lease_expires": s.lease_expires,
-        "dirty": s.dirty,
-        "pending_count": s.pending_count,
-        "due": s.due,
-        "last_sync_at": s.last_sync_at,
-        "last_result": json.dumps(dict(s.last_result)),
-    }
-
-
-def _calendar_from_entity(calendar_id: str, e: Any) -> CalendarState:
-    return CalendarState(
-        calendar_id=calendar_id,
-        subscribed=bool(e.get("subscribed", False)),
-        subscribed_by=e.get("subscribed_by"),
-        sync_token=e.get("sync_token"),
-        token_generation=int(e.get("token_generation", 0)),
-        token_stored_at=e.get("token_stored_at"),
-        needs_full_sync=bool(e.get("needs_full_sync", False)),
-        lease_owner=e.get("lease_owner"),
-        lease_expires=e.get("lease_expires"),
-        dirty=bool(e.get("dirty", False)),
-        pending_count=int(e.get("pending_count", 0)),
-        due=bool(e.get("due", False)),
-        last_sync_at=e.get("last_sync_at"),
-        last_result=json.loads(e.get("last_result") or "{}"),
-    )
-
-
-def _conference_to_props(c: Conference) -> dict[str, Any]:
-    return {
-        "conference_id": c.conference_id,
-        "solution_id": c.solution_id,
-        "state": c.state,
-        "confirmed": c.confirmed,
-        "meeting": json.dumps(meeting_to_dict(c.meeting)),
-        "snapshot": json.dumps(c.snapshot.to_dict()),
-        "occurrences": json.dumps(dict(c.occurrences)),
-        "origin": c.origin,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    }
-
-
-def _conference_from_entity(e: Any) -> Conference:
-    return Conference(
-        calendar_id=e.key.parent.name,
-        event_id=e.key.name,
-        solution_id=e["solution_id"],
-        conference_id=e["conference_id"],
-        meeting=meeting_from_dict(json.loads(e["meeting"])),
-        snapshot=EventSnapshot.from_dict(json.loads(e["snapshot"])),
-        state=e.get("state", "active"),
-        confirmed=bool(e.get("confirmed", False)),
-        occurrences=json.loads(e.get("occurrences") or "{}"),
-        origin=e.get("origin", "create"),
-        created_at=e.get("created_at"),
-        updated_at=e.get("updated_at"),
-    )

@@ -11,8 +11,19 @@ Vocabulary used across the code base:
 * **sync token** — Calendar's ``nextSyncToken``: where the next incremental listing resumes.
 * **subscription** — the calendar is known to us and receives change triggers.
 * **lease** — the right, held by one process for a bounded time, to sync one calendar.
-* **pending change** — an event change that could not be applied yet (provider down); it is
-  stored and replayed on the next sync of its calendar, so the sync token may advance safely.
+* **pending change** — an event change that could not be applied yet (provider down, Calendar
+  overloaded); it is stored with the action it stands for and replayed on the next sync of its
+  calendar, so the sync token may advance safely.
+* **parked** — a pending change that kept failing for a reason retrying cannot fix (Calendar
+  or the vendor refused it) or that needs a person (a copy in a calendar the subscriber cannot
+  edit): it is shown as *needs attention* with its reason and no longer retried, until its
+  event changes again.
+* **generation** — how many meetings were created for one event before this one: it is part
+  of the creation's idempotency key, so a replay after a crash reuses the key and a genuinely
+  new creation (the conference was removed and picked again) never does.
+* **join digest** — a short digest of a meeting's join data (entry points). The record keeps
+  the digest of the join data the event is known to carry; when the meeting's own digest
+  differs, the event is owed a write-back.
 """
 
 from __future__ import annotations
@@ -21,12 +32,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from addon.conference_data import join_digest
 from addon.providers.base import EntryPoint, Meeting
 
-ConferenceState = Literal["active", "deleted"]
+# "retired": the event ended more than the look-back ago; no more provider work is due, and
+# a 410 reconcile no longer reads it. A later change of the event revives it.
+ConferenceState = Literal["active", "deleted", "retired"]
 # "create": onCreateFunction made it; "copy": the sync made it for a copied event.
 ConferenceOrigin = Literal["create", "copy"]
 
@@ -88,6 +102,23 @@ class EventSnapshot:
             updated=_str(event.get("updated")),
         )
 
+    def is_older_than(self, other: EventSnapshot) -> bool:
+        """True when this snapshot was read from an event version older than ``other``'s.
+
+        Calendar's ``updated`` is an RFC 3339 time of the last change; versions whose times
+        are unknown or equal are not ordered (the caller compares the fields instead).
+        """
+        mine, theirs = _moment(self.updated), _moment(other.updated)
+        return mine is not None and theirs is not None and mine < theirs
+
+    def last_end(self) -> datetime | None:
+        """When the event's last occurrence ends, if that is known (None: open-ended)."""
+        end = _moment((self.end or {}).get("dateTime")) or _day((self.end or {}).get("date"))
+        if end is None or not self.recurrence:
+            return end
+        start = _moment((self.start or {}).get("dateTime")) or _day((self.start or {}).get("date"))
+        return _series_last_end(self.recurrence, start, end)
+
     def meeting_fields(self) -> tuple[Any, ...]:
         """What a meeting depends on; etag/updated are deliberately left out."""
         return (
@@ -134,6 +165,59 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _day(value: Any) -> datetime | None:
+    # An all-day event's day in an unknown zone: the latest zone on Earth is UTC+14.
+    moment = _moment(f"{value}T00:00:00+00:00") if isinstance(value, str) else None
+    return moment + timedelta(hours=14) if moment else None
+
+
+_PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}
+
+
+def _series_last_end(
+    recurrence: tuple[str, ...], start: datetime | None, end: datetime
+) -> datetime | None:
+    """An upper bound of a series' last end from its RRULEs (UNTIL or COUNT x INTERVAL x
+    FREQ); None when any rule is unbounded or unreadable. An upper bound errs on the safe
+    side: the record retires later, never while an occurrence is still ahead."""
+    duration = end - start if start is not None else timedelta(0)
+    latest: datetime | None = None
+    for line in recurrence:
+        if not line.upper().startswith("RRULE"):
+            continue
+        parts = dict(
+            item.split("=", 1) for item in line.split(":", 1)[-1].upper().split(";") if "=" in item
+        )
+        if "UNTIL" in parts:
+            raw = parts["UNTIL"]
+            text = raw if "T" in raw else raw + "T235959Z"
+            try:
+                until = datetime.strptime(text.rstrip("Z"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+            except ValueError:
+                return None
+            bound = until + duration + timedelta(hours=14)
+        elif "COUNT" in parts and parts.get("FREQ") in _PERIOD_DAYS and start is not None:
+            try:
+                count, interval = int(parts["COUNT"]), int(parts.get("INTERVAL", "1"))
+            except ValueError:
+                return None
+            bound = end + timedelta(days=_PERIOD_DAYS[parts["FREQ"]] * interval * count)
+        else:
+            return None
+        latest = bound if latest is None else max(latest, bound)
+    return latest or end
+
+
 def meeting_to_dict(meeting: Meeting) -> dict[str, Any]:
     return {
         "meetingId": meeting.meeting_id,
@@ -177,11 +261,28 @@ class Conference:
     # occurrence event id -> fingerprint of the occurrence change last applied
     occurrences: Mapping[str, str] = field(default_factory=dict)
     origin: ConferenceOrigin = "create"
+    # See the module docstring: the creation's generation, and the digest of the join data the
+    # event is known to carry (None: not known to carry this meeting's data yet).
+    generation: int = 0
+    written_digest: str | None = None
+    # Bumped by the store on every write; a sync's write is refused when the record changed
+    # since the sync read it (a creation replaced it meanwhile).
+    version: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
     def with_(self, **changes: Any) -> Conference:
         return replace(self, **changes)
+
+    @property
+    def live(self) -> bool:
+        """The meeting exists on the vendor's side (an ended event's meeting included)."""
+        return self.state != "deleted"
+
+    @property
+    def owes_write_back(self) -> bool:
+        """The meeting's join data is not (known to be) on the event yet."""
+        return self.confirmed and self.written_digest != join_digest(self.meeting)
 
     @classmethod
     def new(
@@ -192,6 +293,7 @@ class Conference:
         meeting: Meeting,
         event: Mapping[str, Any],
         origin: ConferenceOrigin = "create",
+        generation: int = 0,
     ) -> Conference:
         """A fresh record for a meeting just created for ``event`` (not yet confirmed)."""
         return cls(
@@ -202,6 +304,7 @@ class Conference:
             meeting=meeting,
             snapshot=EventSnapshot.from_event(event),
             origin=origin,
+            generation=generation,
         )  # fmt: skip
 
 
@@ -221,6 +324,16 @@ class CalendarState:
     lease_expires: datetime | None = None
     dirty: bool = False
     pending_count: int = 0
+    parked_count: int = 0
+    # Work left behind (pending changes, a run stopped by a retryable Calendar error) is
+    # retried at ``retry_at``; ``retry_count`` consecutive runs left work so far (backoff).
+    retry_count: int = 0
+    retry_at: datetime | None = None
+    # Why the calendar cannot sync until a person acts (the user's token was refused, the
+    # subscriber lost access), or None.
+    attention: str | None = None
+    # The syncing user's access role as the last listing reported it (writer, owner, reader).
+    access_role: str | None = None
     due: bool = False
     last_sync_at: datetime | None = None
     last_result: Mapping[str, Any] = field(default_factory=dict)
@@ -229,13 +342,29 @@ class CalendarState:
         return replace(self, **changes)
 
 
+PendingKind = Literal["retry", "permanent", "attention"]
+
+
 @dataclass(frozen=True)
 class PendingChange:
-    """An event change not applied yet; ``event`` is the resource as last listed."""
+    """An event change not applied yet; ``event`` is the resource as last listed.
+
+    ``action`` names what it stands for (``UpdateMeeting``, ``WriteBack``...) and
+    ``meeting_id`` its target. ``kind``: ``retry`` (the vendor or Calendar was unavailable:
+    replayed until it succeeds), ``permanent`` (refused: replayed a few times, then parked),
+    ``attention`` (nothing to retry: a person must act; parked at once).
+    """
 
     calendar_id: str
     event_id: str
     event: Mapping[str, Any]
+    action: str = ""
+    meeting_id: str | None = None
+    kind: PendingKind = "retry"
     attempts: int = 0
     last_error: str | None = None
+    parked: bool = False
+    # The solution the change waits for (it was not configured): replayed once it is again.
+    needs_solution: str | None = None
+    first_failed_at: datetime | None = None
     updated_at: datetime | None = None

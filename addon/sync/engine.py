@@ -4,21 +4,33 @@ Follows Calendar's sync guide (developers.google.com/workspace/calendar/api/guid
 
 1. Take the calendar's lease (Datastore transaction). If another process holds it, mark the
    calendar dirty and return at once: the holder runs again before releasing it, so a burst
-   of N triggers costs at most two listing runs, not N.
-2. Replay pending changes (changes a provider outage kept from being applied).
+   of N triggers costs at most two listing runs, not N. While it works, the run keeps the lease
+   alive (``LeaseGuard``) and every write it makes is fenced by it.
+2. Replay pending changes (changes an outage or a refusal kept from being applied); parked
+   ones wait until their event changes again.
 3. List: incremental with the stored sync token, or — with no token, or after 410
    ``fullSyncRequired`` — a windowed full listing (``timeMin`` = now - lookback,
    ``showDeleted``, 2500 per page, no ``orderBy``) followed by a **reconcile**: every live
    conference whose event the full listing did not show alive is checked with events.get,
-   because a full listing never shows deletions made while we had no valid token.
-4. Every page's changes are planned (``plan``) and executed (``execute``); only after the
-   last page is the new sync token stored, and only while we still hold the lease, so the
+   because a full listing never shows deletions made while we had no valid token. Records of
+   events that ended before the window are *retired* instead: nothing is left to do for them.
+4. Every page's changes are planned (``plan``), executed (``execute``) and flushed. Only after
+   the last page is the new sync token stored, and only while we still hold the lease, so the
    stored token never goes backwards.
+
+Failures: a failure of one event's change is recorded on that event (see ``execute``) and the
+run goes on. Only a failure of the listing (or reconcile reads) stops a run; the stored token
+is kept. Retryable ones (429, 5xx, quota) leave the calendar due with ``retry_at`` set by an
+exponential backoff (base ``retry_base_seconds``, capped at ``retry_max_seconds``), as does
+work left pending; terminal ones (the user's token refused, access lost) set ``attention``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -29,22 +41,36 @@ from typing import Any
 from addon.calendar.client import CalendarClient
 from addon.calendar.errors import (
     CalendarError,
-    CalendarUnavailable,
+    Forbidden,
+    NotFound,
     QuotaExceeded,
     SyncTokenInvalid,
     Unauthorized,
 )
+from addon.conference_data import carried_conference
 from addon.providers.base import ConferenceProvider
 from addon.settings import Solution
 from addon.store.datastore import Store
+from addon.store.errors import LeaseLost, StoreError
 from addon.store.records import Conference
 from addon.sync.execute import Executor
-from addon.sync.plan import foreign_conference_ids, is_cancelled, plan_event
+from addon.sync.lease import LeaseGuard
+from addon.sync.plan import (
+    DeleteMeeting,
+    PlanContext,
+    foreign_conference_ids,
+    is_cancelled,
+    plan_event,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_RUNS_PER_LEASE = 5
-RENEW_EVERY_SECONDS = 10.0
+RECONCILE_BATCH = 100
+# How long an onCreate meeting may wait for its event to show it before the event is read
+# (a user may keep the event's dialog open a while before saving).
+ABANDONED_AFTER = timedelta(hours=1)
+QUOTA_RETRY_SECONDS = 300.0
 
 
 @dataclass
@@ -55,15 +81,22 @@ class SyncReport:
     mode: str = "incremental"
     pages: int = 0
     changes: int = 0
+    replayed: int = 0
     reconciled: int = 0
+    retired: int = 0
     actions: dict[str, int] = field(default_factory=dict)
     provider_calls: dict[str, int] = field(default_factory=dict)
     pending: int = 0
     failed: int = 0
+    parked: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    superseded: int = 0
     write_backs: int = 0
     conflicts: int = 0
     token_stored: bool = False
+    token_expired: bool = False
     error: str | None = None
+    retry_in: float | None = None
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +113,15 @@ class SyncRun:
     reports: list[SyncReport] = field(default_factory=list)
 
 
+@dataclass
+class _Stop:
+    """Why a run stopped early: retry later (``retry``) or wait for a person (``attention``)."""
+
+    error: str
+    retry: float | None = None
+    attention: str | None = None
+
+
 class SyncEngine:
     def __init__(
         self,
@@ -91,6 +133,9 @@ class SyncEngine:
         lookback_days: int = 1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         provider_backoff: float = 0.2,
+        retry_base_seconds: float = 5.0,
+        retry_max_seconds: float = 600.0,
+        rng: random.Random | None = None,
     ) -> None:
         self._store = store
         self._providers = providers
@@ -99,6 +144,9 @@ class SyncEngine:
         self._lookback = timedelta(days=lookback_days)
         self._clock = clock
         self._provider_backoff = provider_backoff
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._solution_ids = frozenset(solutions)
 
     # ---- the lease loop ---------------------------------------------------------------
@@ -107,19 +155,38 @@ class SyncEngine:
         calendar_id: str,
         calendar: CalendarClient,
         on_run_start: Callable[[], None] | None = None,
+        *,
+        retry_parked: bool = False,
     ) -> SyncRun:
         """``on_run_start`` is called before each run under the lease: whatever triggered us
-        before that moment is covered by that run's listing."""
+        before that moment is covered by that run's listing. ``retry_parked``: a person asks
+        for the parked changes to be tried again (once more each, attempts counted afresh)."""
         owner = uuid.uuid4().hex
-        if not self._store.acquire_lease(calendar_id, owner, self._lease_seconds):
-            return SyncRun(calendar_id, "busy")
+        acquired_at = time.monotonic()
+        try:
+            if not self._store.acquire_lease(calendar_id, owner, self._lease_seconds):
+                return SyncRun(calendar_id, "busy")
+        except StoreError as exc:
+            log.warning("sync not started: the store failed (%s)", type(exc).__name__)
+            error = SyncReport(calendar_id, error=f"{type(exc).__name__}: {exc}")
+            return SyncRun(calendar_id, "error", [error])
+        guard = LeaseGuard(
+            calendar_id,
+            lambda: self._store.renew_lease(calendar_id, owner, self._lease_seconds),
+            self._lease_seconds,
+            acquired_at=acquired_at,
+        )
         run = SyncRun(calendar_id, "done")
         released = False
         try:
-            for _ in range(MAX_RUNS_PER_LEASE):
+            for round_ in range(MAX_RUNS_PER_LEASE):
+                if round_:
+                    guard.renew()  # finish_run extended it; count from now
                 if on_run_start is not None:
                     on_run_start()
-                report = self._sync_once(calendar_id, calendar, owner)
+                report = self._sync_once(
+                    calendar_id, calendar, owner, guard, retry_parked and not round_
+                )
                 run.reports.append(report)
                 if report.error:
                     run.status = "error"
@@ -131,78 +198,124 @@ class SyncEngine:
                 # Still dirty after several runs (a sustained storm): leave it due for the
                 # next trigger or the periodic sweep instead of holding the lease forever.
                 self._store.update_calendar(calendar_id, lambda s: s.with_(dirty=True))
+        except LeaseLost:
+            run.status = "error"
+        except StoreError as exc:
+            # Datastore itself failed past its retries: nothing more can be stored now. The
+            # lease expires on its own if it cannot be released; the caller retries later.
+            log.warning("sync stopped: the store failed (%s)", type(exc).__name__)
+            run.status = "error"
+            run.reports.append(SyncReport(calendar_id, error=f"{type(exc).__name__}: {exc}"))
         finally:
             if not released:
-                self._store.release_lease(calendar_id, owner)
+                with contextlib.suppress(StoreError):
+                    self._store.release_lease(calendar_id, owner)
         return run
 
+    def _backoff(self, retry_count: int, floor: float = 0.0) -> float:
+        delay = min(self._retry_max, self._retry_base * 2**retry_count)
+        return float(max(floor, delay * self._rng.uniform(0.8, 1.2)))
+
     # ---- one run ----------------------------------------------------------------------
-    def _sync_once(self, calendar_id: str, calendar: CalendarClient, owner: str) -> SyncReport:
+    def _sync_once(
+        self,
+        calendar_id: str,
+        calendar: CalendarClient,
+        owner: str,
+        guard: LeaseGuard,
+        retry_parked: bool = False,
+    ) -> SyncReport:
         started = time.monotonic()
         report = SyncReport(calendar_id)
+        state = self._store.get_calendar(calendar_id)
+        pending = {p.event_id: p for p in self._store.list_pending(calendar_id)}
+        for event_id, change in pending.items():
+            # Parked for a solution that is configured again, or a person asked to retry.
+            back = change.needs_solution is not None and change.needs_solution in self._solutions
+            if change.parked and (retry_parked or back):
+                pending[event_id] = dataclasses.replace(change, parked=False, attempts=0)
         executor = Executor(
             store=self._store,
             calendar=calendar,
             providers=self._providers,
             solutions=self._solutions,
+            calendar_id=calendar_id,
+            owner=owner,
+            guard=guard,
+            pending=pending,
             provider_backoff=self._provider_backoff,
         )
-        renew = _Renewer(
-            lambda: self._store.renew_lease(calendar_id, owner, self._lease_seconds),
-            # Well inside the lease, however short it is configured (ADDON_LEASE_SECONDS >= 5).
-            every=min(RENEW_EVERY_SECONDS, self._lease_seconds / 3),
-        )
-        state = self._store.get_calendar(calendar_id)
+        role = state.access_role if state else None
         token = None if state is None or state.needs_full_sync else state.sync_token
         next_token: str | None = None
+        stop: _Stop | None = None
         try:
-            for change in self._store.list_pending(calendar_id):
-                # Delete a pending change only once it is applied: the stored token is already
-                # past it, so a crash between delete and apply would lose it for good. One that
-                # fails again was stored anew by the executor (same key) and must stay.
-                stored_again = executor.outcome.pending
-                self._process(calendar_id, [dict(change.event)], executor, report, renew)
-                if executor.outcome.pending == stored_again:
-                    self._store.delete_pending(calendar_id, change.event_id)
+            replay = [p.event for p in pending.values() if not p.parked]
+            if replay:
+                report.replayed = len(replay)
+                executor.context = PlanContext(calendar_id, self._solution_ids, role)
+                self._process(replay, executor, report, guard)
             if token is not None:
                 try:
-                    next_token = self._list(calendar_id, calendar, executor, report, renew, token)
+                    next_token, role = self._list(calendar, executor, report, guard, token, role)
                 except SyncTokenInvalid:
                     log.info("sync token expired for a calendar; running a full sync")
+                    report.token_expired = True
                     token = None
             if token is None:
                 report.mode = "full"
                 seen_alive: set[str] = set()
-                next_token = self._list(
-                    calendar_id, calendar, executor, report, renew, None, seen_alive
+                next_token, role = self._list(
+                    calendar, executor, report, guard, None, role, seen_alive
                 )
-                self._reconcile(calendar_id, calendar, executor, report, seen_alive, renew)
-        except (Unauthorized, QuotaExceeded, CalendarUnavailable, SyncTokenInvalid) as exc:
-            # Stop cleanly and keep the stored token: the next trigger resumes from it.
-            report.error = f"{type(exc).__name__}: {exc}"
-            next_token = None
-        except CalendarError as exc:
-            report.error = f"{type(exc).__name__}: {exc}"
-            next_token = None
-        except _LeaseLost:
-            report.error = "lease lost (another process took over); nothing stored"
-            next_token = None
-        out = executor.outcome
-        report.provider_calls = dict(out.provider_calls)
-        report.pending, report.failed = out.pending, out.failed
-        report.write_backs, report.conflicts = out.write_backs, out.conflicts
-        report.seconds = round(time.monotonic() - started, 3)
-        if report.error and "lease lost" in report.error:
+                self._reconcile(calendar, executor, report, guard, seen_alive)
+            else:
+                self._check_abandoned(calendar, executor, report, guard)
+            executor.flush()
+        except LeaseLost:
+            report.error = "lease lost (another process took over); nothing more stored"
+            self._finish_report(report, executor, started)
             return report
+        except Exception as exc:
+            stop = self._stop_for(exc)
+            if stop is None:
+                raise
+            next_token = None
+            try:
+                executor.flush()  # keep what was done before the stop
+            except LeaseLost:
+                report.error = "lease lost (another process took over); nothing more stored"
+                self._finish_report(report, executor, started)
+                return report
+        self._finish_report(report, executor, started)
+        left = sum(1 for p in executor.pending.values() if not p.parked)
+        parked = len(executor.pending) - left
+        retry_count = state.retry_count if state else 0
+        retry_in: float | None = None
+        if stop is not None:
+            report.error = stop.error
+            if stop.retry is not None:
+                retry_in = self._backoff(retry_count, stop.retry)
+        elif left:
+            retry_in = self._backoff(retry_count)
+        report.retry_in = round(retry_in, 1) if retry_in is not None else None
         report.token_stored = next_token is not None
-        self._store.store_sync_result(
+        stored = self._store.store_sync_result(
             calendar_id,
             owner,
             sync_token=next_token,
             result=report.to_dict(),
-            pending_count=self._store.count_pending(calendar_id),
-            full_sync_failed=report.mode == "full" and report.error is not None,
+            pending_count=left,
+            parked_count=parked,
+            retry_in=retry_in,
+            attention=stop.attention if stop else None,
+            access_role=role,
+            full_sync_failed=report.mode == "full" and stop is not None,
         )
+        if not stored:
+            report.error = "lease lost (another process took over); nothing more stored"
+            report.token_stored = False
+            return report
         self._store.append_sync_run(calendar_id, report.to_dict())
         log.info(
             "sync finished",
@@ -212,22 +325,56 @@ class SyncEngine:
         )
         return report
 
+    @staticmethod
+    def _finish_report(report: SyncReport, executor: Executor, started: float) -> None:
+        out = executor.outcome
+        report.provider_calls = dict(out.provider_calls)
+        report.pending, report.failed, report.parked = out.pending, out.failed, out.parked
+        report.write_backs, report.conflicts = out.write_backs, out.conflicts
+        report.skipped, report.superseded = dict(out.skipped), out.superseded
+        report.retired = out.retired
+        report.seconds = round(time.monotonic() - started, 3)
+
+    @staticmethod
+    def _stop_for(exc: Exception) -> _Stop | None:
+        """How a run-stopping failure is handled; None: not ours to handle (a bug: raise)."""
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, Unauthorized):
+            # The trigger's token expired or was revoked: retrying with it cannot help.
+            why = "Calendar refused the user's token (401): syncing resumes with the next trigger"
+            return _Stop(error, attention=why)
+        if isinstance(exc, Forbidden | NotFound):
+            why = (
+                f"the subscriber can no longer read this calendar ({exc.status} {exc.reason}): "
+                "it resumes when access is back"
+            )
+            return _Stop(error, attention=why)
+        if isinstance(exc, QuotaExceeded):
+            return _Stop(error, retry=QUOTA_RETRY_SECONDS)
+        if isinstance(exc, CalendarError | StoreError):
+            return _Stop(error, retry=0.0)
+        return None
+
     def _list(
         self,
-        calendar_id: str,
         calendar: CalendarClient,
         executor: Executor,
         report: SyncReport,
-        renew: _Renewer,
+        guard: LeaseGuard,
         token: str | None,
+        role: str | None,
         seen_alive: set[str] | None = None,
-    ) -> str | None:
+    ) -> tuple[str | None, str | None]:
+        calendar_id = report.calendar_id
         time_min = None
         if token is None:
             time_min = (self._clock() - self._lookback).strftime("%Y-%m-%dT%H:%M:%SZ")
         next_token: str | None = None
         for page in calendar.iter_pages(calendar_id, sync_token=token, time_min=time_min):
             report.pages += 1
+            if isinstance(page.get("accessRole"), str):
+                role = page["accessRole"]
+            executor.context = PlanContext(calendar_id, self._solution_ids, role)
             items = [i for i in page.get("items") or () if isinstance(i, Mapping)]
             report.changes += len(items)
             if seen_alive is not None:
@@ -236,45 +383,82 @@ class SyncEngine:
                     for i in items
                     if isinstance(i.get("id"), str) and not is_cancelled(i)
                 )
-            self._process(calendar_id, items, executor, report, renew)
-            renew()
+            self._process(items, executor, report, guard)
+            guard.tick()
             next_token = page.get("nextSyncToken") or next_token
-        return next_token
+        return next_token, role
 
     def _reconcile(
         self,
-        calendar_id: str,
         calendar: CalendarClient,
         executor: Executor,
         report: SyncReport,
+        guard: LeaseGuard,
         seen_alive: set[str],
-        renew: _Renewer,
     ) -> None:
+        calendar_id = report.calendar_id
+        horizon = self._clock() - self._lookback
+        batch: list[Mapping[str, Any]] = []
         for conf in self._store.list_conferences(calendar_id):
             if conf.event_id in seen_alive:
                 continue
+            last_end = conf.snapshot.last_end()
+            if last_end is not None and last_end < horizon:
+                executor.retire(conf)
+                continue
+            guard.tick()
             report.reconciled += 1
             event = calendar.get_event(calendar_id, conf.event_id)
-            self._process(
-                calendar_id,
-                [event or {"id": conf.event_id, "status": "cancelled"}],
-                executor,
-                report,
-                renew,
-            )
+            batch.append(event or {"id": conf.event_id, "status": "cancelled"})
+            if len(batch) >= RECONCILE_BATCH:
+                self._process(batch, executor, report, guard)
+                batch = []
+        self._process(batch, executor, report, guard)
+        executor.flush()
+
+    def _check_abandoned(
+        self, calendar: CalendarClient, executor: Executor, report: SyncReport, guard: LeaseGuard
+    ) -> None:
+        """Meetings created by onCreate whose event never showed them for a long while: the
+        event was a draft the user discarded (it never existed), or it was saved without our
+        conference. No listing will ever show that, so read the event (a full sync's reconcile
+        does the same for every live record)."""
+        calendar_id = report.calendar_id
+        horizon = self._clock() - ABANDONED_AFTER
+        stale = [
+            c
+            for c in self._store.unconfirmed_conferences(calendar_id)
+            if c.created_at is not None
+            and c.created_at < horizon
+            and c.event_id not in executor.latest
+        ]
+        shown: list[Mapping[str, Any]] = []
+        for conf in stale[:RECONCILE_BATCH]:
+            guard.tick()
+            report.reconciled += 1
+            event = calendar.get_event(calendar_id, conf.event_id)
+            carried = carried_conference(event) if event is not None else None
+            if event is not None and carried and carried.conference_id == conf.conference_id:
+                shown.append(event)  # it is there after all: confirm as usual
+                continue
+            gone = event or {"id": conf.event_id, "status": "cancelled"}
+            action = DeleteMeeting(conf, gone, "the event never showed the conference")
+            report.actions["DeleteMeeting"] = report.actions.get("DeleteMeeting", 0) + 1
+            executor.run(action, gone)
+        self._process(shown, executor, report, guard)
 
     def _process(
         self,
-        calendar_id: str,
         events: Iterable[Mapping[str, Any]],
         executor: Executor,
         report: SyncReport,
-        renew: _Renewer,
+        guard: LeaseGuard,
     ) -> None:
         batch = list(events)
         if not batch:
             return
-        # Records are re-read per batch below; keep the executor's memory to one batch.
+        calendar_id = report.calendar_id
+        # Records are read per batch; keep the executor's memory to one batch.
         executor.latest.clear()
         ids: list[str] = []
         for e in batch:
@@ -288,37 +472,27 @@ class SyncEngine:
             if found:
                 owners[conference_id] = found[0]
         for event in batch:
-            actions = plan_event(event, records, owners, self._solution_ids)
+            event_id = event.get("id")
+            parked = executor.pending.get(str(event_id))
+            if (
+                parked is not None
+                and parked.parked
+                and parked.event.get("etag") == event.get("etag")
+            ):
+                continue  # parked until its event changes (or a person retries it)
+            actions = plan_event(event, records, owners, executor.context)
             for action in actions:
                 name = type(action).__name__
                 report.actions[name] = report.actions.get(name, 0) + 1
-                executor.run(calendar_id, action, event)
+                executor.run(action, event)
+            executor.settle(event)
             if actions:
                 # Provider calls can be slow: a page's worth must not outlive the lease.
-                renew()
+                guard.tick()
                 # Later changes in the same batch (pending replay, then the listing) must be
-                # planned against what we just stored, or they would be applied twice.
+                # planned against what we just did, or they would be applied twice.
                 for key in ("id", "recurringEventId"):
-                    event_id = event.get(key)
-                    if isinstance(event_id, str) and event_id in executor.latest:
-                        records[event_id] = executor.latest[event_id]
-
-
-class _LeaseLost(Exception):
-    pass
-
-
-class _Renewer:
-    """Renews the lease at most every few seconds; raises ``_LeaseLost`` if it was taken."""
-
-    def __init__(self, renew: Callable[[], bool], every: float = RENEW_EVERY_SECONDS) -> None:
-        self._renew = renew
-        self._every = every
-        self._last = time.monotonic()
-
-    def __call__(self) -> None:
-        if time.monotonic() - self._last < self._every:
-            return
-        self._last = time.monotonic()
-        if not self._renew():
-            raise _LeaseLost
+                    ref = event.get(key)
+                    if isinstance(ref, str) and ref in executor.latest:
+                        records[ref] = executor.latest[ref]
+        executor.flush()

@@ -1,11 +1,19 @@
 """Carry out planned actions: provider calls, conditional write-backs, record updates.
 
-Every provider call carries an idempotency key derived from the event version it applies
-(``kind:calendar:event:etag``). A sync that crashed after the provider call but before the
-record was written lists the same event version again, plans the same action, and the
-provider recognises the key: nothing is applied twice. Provider failures are retried a few
-times; if the provider is still down the change is stored as *pending* (see the store) and
-replayed on the next sync, so the sync token can advance without losing it.
+* **Keys.** Every provider call carries an idempotency key naming its target
+  (``addon.sync.keys``): a crash after the call replays the same key and the vendor applies it
+  once; a different operation never reuses a key.
+* **Lease.** A provider call is started only while the lease outlasts the call's whole budget
+  (``LeaseGuard.ensure``); record writes are fenced by the lease in the store.
+* **Staging.** Records and pending changes are staged and written by ``flush()`` (the engine
+  flushes once per batch): one fenced transaction instead of one write per change. A record is
+  flushed *before* any Calendar write that shows its meeting (a copy's write-back), so the
+  event never carries a meeting we hold no record of.
+* **Failures are per event.** The vendor or Calendar unavailable -> the change is kept
+  *pending* (kind ``retry``) and replayed by later syncs until it succeeds. Refused (4xx,
+  Calendar 403) -> ``permanent``: tried again on the next syncs, then *parked* after
+  ``PERMANENT_ATTEMPTS`` with its reason. Either way the rest of the calendar goes on; only a
+  failure of the listing itself stops a run (the engine's business).
 """
 
 from __future__ import annotations
@@ -14,29 +22,49 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from addon.calendar.client import CalendarClient
-from addon.calendar.errors import CalendarUnavailable, NotFound, PreconditionFailed
-from addon.conference_data import carried_conference, conference_data_resource, owner_parameters
+from addon.calendar.errors import (
+    BadRequest,
+    CalendarError,
+    CalendarUnavailable,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+)
+from addon.conference_data import (
+    carried_conference,
+    carried_join_digest,
+    conference_data_resource,
+    join_digest,
+    owner_parameters,
+)
 from addon.providers.base import (
     ConferenceProvider,
     Meeting,
     MeetingRequest,
     OccurrenceChange,
     ProviderError,
-    ProviderRefused,
     ProviderUnavailable,
 )
 from addon.settings import Solution
 from addon.store.datastore import Store
-from addon.store.records import Conference, EventSnapshot, PendingChange
+from addon.store.records import Conference, EventSnapshot, PendingChange, PendingKind
+from addon.sync.keys import create_key, delete_key, next_generation, occurrence_key, update_key
+from addon.sync.lease import LeaseGuard
+from addon.sync.ledger import Ledger, describe_failure
 from addon.sync.plan import (
+    NOT_ORGANIZER,
+    READ_ONLY,
     Action,
     ChangeOccurrence,
     Confirm,
     CreateForCopy,
     DeleteMeeting,
+    PlanContext,
+    Skip,
     UpdateMeeting,
     WriteBack,
 )
@@ -44,26 +72,42 @@ from addon.sync.plan import (
 log = logging.getLogger(__name__)
 
 WRITE_BACK_ATTEMPTS = 5
+PROVIDER_ATTEMPTS = 3
+PROVIDER_BACKOFF = 0.2
 
 
 class RetryLater(Exception):
-    """The action could not finish now (write-back conflicts, Calendar overloaded); it is
-    kept as a pending change and replayed on the next sync."""
+    """The action could not finish now (write-back conflicts kept coming); it is kept as a
+    pending change and replayed on the next sync."""
 
 
 @dataclass
 class Outcome:
-    """What one run did; becomes the calendar's ``last_result``."""
+    """What one run did; becomes part of the calendar's ``last_result``."""
 
     provider_calls: dict[str, int] = field(default_factory=dict)
     applied: int = 0
     pending: int = 0
     failed: int = 0
+    parked: int = 0
     write_backs: int = 0
     conflicts: int = 0
+    retired: int = 0
+    superseded: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def count(self, kind: str) -> None:
         self.provider_calls[kind] = self.provider_calls.get(kind, 0) + 1
+
+
+def call_budget(
+    provider: ConferenceProvider,
+    attempts: int = PROVIDER_ATTEMPTS,
+    backoff: float = PROVIDER_BACKOFF,
+) -> float:
+    """The longest one provider operation may take: every attempt timing out, plus backoff."""
+    waits = sum(backoff * 2**i for i in range(attempts - 1))
+    return float(attempts * provider.timeout_seconds + waits)
 
 
 def meeting_request(
@@ -83,11 +127,18 @@ def meeting_request(
         organizer=organizer.get("email") if isinstance(organizer, Mapping) else None,
         recurrence=snap.recurrence,
         options=solution.options,
+        event_version=snap.updated,
     )
 
 
-def idempotency_key(kind: str, calendar_id: str, event_id: str, version: str | None) -> str:
-    return f"{kind}:{calendar_id}:{event_id}:{version or '-'}"
+def _target(action: Action) -> str | None:
+    if isinstance(action, DeleteMeeting | UpdateMeeting | Confirm | WriteBack):
+        return action.conference.conference_id
+    if isinstance(action, ChangeOccurrence):
+        return action.series.conference_id
+    if isinstance(action, Skip):
+        return action.meeting_id
+    return None
 
 
 class Executor:
@@ -98,39 +149,73 @@ class Executor:
         calendar: CalendarClient,
         providers: Mapping[str, ConferenceProvider],
         solutions: Mapping[str, Solution],
-        provider_attempts: int = 3,
-        provider_backoff: float = 0.2,
+        calendar_id: str,
+        owner: str,
+        guard: LeaseGuard,
+        pending: Mapping[str, PendingChange] | None = None,
+        provider_attempts: int = PROVIDER_ATTEMPTS,
+        provider_backoff: float = PROVIDER_BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._calendar = calendar
         self._providers = providers
         self._solutions = solutions
+        self._calendar_id = calendar_id
+        self._owner = owner
+        self._guard = guard
         self._attempts = provider_attempts
         self._backoff = provider_backoff
         self._sleep = sleep
+        self._clock = clock
+        self.context = PlanContext(calendar_id, frozenset(solutions))
         # Once a provider is found down in this run, later actions go straight to pending
         # instead of waiting through the same retries again.
         self._down: set[str] = set()
         self.outcome = Outcome()
-        # event id -> the record as we last stored it in this run. Only the lease holder
-        # writes records, so this is current; the engine plans later changes against it
-        # without reading Datastore again.
-        self.latest: dict[str, Conference] = {}
+        self.ledger = Ledger(
+            store=store, calendar_id=calendar_id, owner=owner, pending=pending, clock=clock
+        )
 
-    def _save(self, conference: Conference) -> Conference:
-        stored = self._store.put_conference(conference)
-        self.latest[stored.event_id] = stored
-        return stored
+    # ---- what the run writes (see addon.sync.ledger) -----------------------------------------
+    @property
+    def pending(self) -> dict[str, PendingChange]:
+        return self.ledger.pending
+
+    @property
+    def latest(self) -> dict[str, Conference]:
+        return self.ledger.latest
+
+    def _stage(self, record: Conference) -> Conference:
+        return self.ledger.stage(record)
 
     def _current(self, conference: Conference) -> Conference:
-        return self.latest.get(conference.event_id) or conference
+        return self.ledger.current(conference)
 
-    # ---- provider calls with bounded retries ------------------------------------------
+    def flush(self) -> set[str]:
+        """Write what is staged (fenced by the lease); returns the event ids whose records
+        changed meanwhile and were not written (a creation replaced them: re-planned later)."""
+        superseded = self.ledger.flush()
+        self.outcome.superseded = self.ledger.superseded
+        return superseded
+
+    def settle(self, event: Mapping[str, Any]) -> None:
+        self.ledger.settle(event)
+
+    def retire(self, conference: Conference) -> None:
+        """The event ended more than the look-back ago: no more provider work is due."""
+        self._stage(self._current(conference).with_(state="retired"))
+        self.outcome.retired += 1
+
+    # ---- provider calls with bounded retries, inside the lease ----------------------------
     def _call(self, solution_id: str, kind: str, fn: Callable[[], Any]) -> Any:
+        provider = self._providers[solution_id]
         if solution_id in self._down:
             raise ProviderUnavailable("provider marked down earlier in this run")
         for attempt in range(self._attempts):
+            # Never start a call the lease might not outlast (raises LeaseLost if taken).
+            self._guard.ensure(provider.timeout_seconds)
             try:
                 self.outcome.count(kind)
                 return fn()
@@ -141,76 +226,140 @@ class Executor:
                 self._sleep(self._backoff * 2**attempt)
         raise AssertionError("unreachable")
 
-    def run(self, calendar_id: str, action: Action, event: Mapping[str, Any]) -> bool:
-        """Apply one action. True = done (or given up for good); False = stored as pending."""
+    # ---- one action ---------------------------------------------------------------------
+    def run(self, action: Action, event: Mapping[str, Any]) -> None:
+        """Apply one action; a failure is recorded on its event, never raised (except the
+        calendar-wide ones: lease lost, the user's token refused, quota exhausted)."""
         try:
-            self._apply(calendar_id, action)
+            if isinstance(action, Skip):
+                self._skip(action, event)
+                return
+            self._apply(action)
         except (ProviderUnavailable, RetryLater, CalendarUnavailable) as exc:
-            self._store.put_pending(
-                PendingChange(calendar_id, str(event.get("id")), event, last_error=str(exc))
-            )
-            self.outcome.pending += 1
-            return False
-        except (ProviderRefused, ProviderError) as exc:
-            # Retrying a refusal cannot succeed; record it and move on rather than block
-            # every later change of this calendar behind it.
-            log.warning("provider refused %s: %s", type(action).__name__, exc)
-            self.outcome.failed += 1
-            return True
-        self.outcome.applied += 1
-        return True
+            self._fail(event, action, "retry", exc)
+        except (ProviderError, Forbidden, BadRequest) as exc:
+            self._fail(event, action, "permanent", exc)
+        else:
+            self.outcome.applied += 1
 
-    def _apply(self, calendar_id: str, action: Action) -> None:
+    def _skip(self, action: Skip, event: Mapping[str, Any]) -> None:
+        self.outcome.skipped[action.reason] = self.outcome.skipped.get(action.reason, 0) + 1
+        if action.attention:
+            self._fail(event, action, "attention", None)
+
+    def _fail(
+        self,
+        event: Mapping[str, Any],
+        action: Action,
+        kind: PendingKind,
+        exc: BaseException | None,
+    ) -> None:
+        reason = describe_failure(exc) if exc is not None else str(getattr(action, "reason", ""))
+        entry = self.ledger.fail(
+            event,
+            action=type(action).__name__,
+            meeting_id=_target(action),
+            kind=kind,
+            reason=reason,
+            needs_solution=action.needs_solution if isinstance(action, Skip) else None,
+        )
+        if entry.parked:
+            self.outcome.parked += 1
+            self._roll_back_unshown(entry.event_id, action)
+        elif kind == "retry":
+            self.outcome.pending += 1
+        else:
+            self.outcome.failed += 1
+
+    def _roll_back_unshown(self, event_id: str, action: Action) -> None:
+        """A copy's meeting that never reached its event and never will (parked): delete it,
+        so no meeting lives that no event carries."""
+        record = self.latest.get(event_id)
+        if record is None and isinstance(action, WriteBack):
+            record = action.conference
+        if record is None or record.origin != "copy" or record.confirmed or not record.live:
+            return
+        if record.solution_id not in self._providers:
+            return
+        provider = self._providers[record.solution_id]
+        try:
+            self._call(
+                record.solution_id,
+                "delete",
+                lambda: provider.delete(
+                    record.meeting,
+                    idempotency_key=delete_key(record.solution_id, record.conference_id),
+                ),
+            )
+        except ProviderError:
+            return  # the record stays active: its parked entry keeps it visible
+        self._stage(record.with_(state="deleted"))
+
+    def _apply(self, action: Action) -> None:
         if isinstance(action, DeleteMeeting):
             self._delete(action)
         elif isinstance(action, UpdateMeeting):
             self._update(action)
         elif isinstance(action, Confirm):
-            self._save(action.conference.with_(confirmed=True, snapshot=action.snapshot))
+            conf = self._current(action.conference)
+            digest = carried_join_digest(action.event)
+            self._stage(conf.with_(confirmed=True, snapshot=action.snapshot, written_digest=digest))
         elif isinstance(action, ChangeOccurrence):
             self._occurrence(action)
         elif isinstance(action, CreateForCopy):
-            self._copy(calendar_id, action)
+            self._copy(action)
         elif isinstance(action, WriteBack):
-            self._write_back(action.conference, action.event)
+            self._write_back(self._current(action.conference), action.event)
 
     def _provider(self, solution_id: str) -> tuple[ConferenceProvider, Solution]:
         return self._providers[solution_id], self._solutions[solution_id]
 
     def _delete(self, action: DeleteMeeting) -> None:
-        conf = action.conference
-        if conf.solution_id in self._providers:
-            provider, _ = self._provider(conf.solution_id)
-            key = idempotency_key("delete", conf.calendar_id, conf.event_id, None)
-            self._call(
-                conf.solution_id,
-                "delete",
-                lambda: provider.delete(conf.meeting, idempotency_key=key),
-            )
-        self._save(conf.with_(state="deleted"))
+        conf = self._current(action.conference)
+        provider, _ = self._provider(conf.solution_id)
+        key = delete_key(conf.solution_id, conf.conference_id)
+        self._call(
+            conf.solution_id, "delete", lambda: provider.delete(conf.meeting, idempotency_key=key)
+        )
+        self._stage(conf.with_(state="deleted"))
 
     def _update(self, action: UpdateMeeting) -> None:
-        conf, event = action.conference, action.event
+        conf, event = self._current(action.conference), action.event
         provider, solution = self._provider(conf.solution_id)
         request = meeting_request(conf.calendar_id, conf.event_id, solution, event)
-        key = idempotency_key("update", conf.calendar_id, conf.event_id, action.snapshot.etag)
-        meeting = self._call(
+        key = update_key(conf.solution_id, conf.conference_id, action.snapshot.etag)
+        meeting: Meeting = self._call(
             conf.solution_id,
             "update",
             lambda: provider.update(conf.meeting, request, idempotency_key=key),
         )
         carried = carried_conference(event)
-        confirmed = conf.confirmed or (
-            carried is not None and carried.conference_id == conf.conference_id
+        shows_ours = carried is not None and carried.conference_id == conf.conference_id
+        written = conf.written_digest
+        if shows_ours and not conf.confirmed:
+            written = carried_join_digest(event)
+        updated = self._stage(
+            conf.with_(
+                meeting=meeting,
+                snapshot=action.snapshot,
+                confirmed=conf.confirmed or shows_ours,
+                written_digest=written,
+                state="active",
+            )
         )
-        updated = conf.with_(meeting=meeting, snapshot=action.snapshot, confirmed=confirmed)
-        self._save(updated)
-        if meeting.entry_points != conf.meeting.entry_points and confirmed:
-            # The join data changed (e.g. a JWT bound to the event's time): put it on the event.
-            self._write_back(updated, event)
+        if updated.owes_write_back:
+            # The join data changed (a join token bound to the event's time): put it on the
+            # event, or say why it cannot be.
+            if self.context.may_write(event):
+                self._write_back(updated, event)
+            else:
+                who = READ_ONLY if self.context.organizes(event) else NOT_ORGANIZER
+                reason = f"the event shows outdated conference data, and {who}"
+                skip = Skip(event, reason, attention=True, meeting_id=conf.conference_id)
+                self._fail(event, skip, "attention", None)
 
     def _occurrence(self, action: ChangeOccurrence) -> None:
-        series, event = action.series, action.event
+        series, event = self._current(action.series), action.event
         provider, _ = self._provider(series.solution_id)
         snap = EventSnapshot.from_event(event)
         original = event.get("originalStartTime")
@@ -222,42 +371,60 @@ class Executor:
             start=snap.start,
             end=snap.end,
         )
-        key = idempotency_key(
-            "occurrence", series.calendar_id, str(event.get("id")), action.fingerprint
+        key = occurrence_key(
+            series.solution_id, series.conference_id, change.occurrence_event_id, action.fingerprint
         )
         self._call(
             series.solution_id,
             "occurrence",
             lambda: provider.update_occurrence(series.meeting, change, idempotency_key=key),
         )
-        # Several occurrences of one series may change in the same page.
-        current = self._current(series)
+        current = self._current(series)  # several occurrences of one series per page
         occurrences = {**current.occurrences, change.occurrence_event_id: action.fingerprint}
-        self._save(current.with_(occurrences=occurrences))
+        self._stage(current.with_(occurrences=occurrences))
 
-    def _copy(self, calendar_id: str, action: CreateForCopy) -> None:
+    def _copy(self, action: CreateForCopy) -> None:
         event = action.event
         event_id = str(event.get("id"))
         provider, solution = self._provider(action.solution_id)
-        request = meeting_request(calendar_id, event_id, solution, event)
-        key = idempotency_key("create", calendar_id, event_id, solution.id)
+        request = meeting_request(self._calendar_id, event_id, solution, event)
+        previous = self.latest.get(event_id) or action.previous
+        generation = next_generation(previous)
+        key = create_key(solution.id, self._calendar_id, event_id, generation)
         meeting: Meeting = self._call(
             solution.id, "create", lambda: provider.create(request, idempotency_key=key)
         )
-        record = Conference.new(calendar_id, event_id, solution.id, meeting, event, "copy")
-        stored, _ = self._store.create_conference_if_absent(record)
-        self.latest[stored.event_id] = stored
-        self._write_back(stored, event)
+        record = Conference.new(
+            self._calendar_id, event_id, solution.id, meeting, event, "copy", generation
+        ).with_(version=previous.version if previous else 0)
+        self._stage(record)
+        if event_id in self.flush():
+            # A creation for this very event landed meanwhile (the user picked a solution on
+            # the copy): it owns the event now, so ours would be left behind. Undo it.
+            key = delete_key(solution.id, meeting.meeting_id)
+            self._call(solution.id, "delete", lambda: provider.delete(meeting, idempotency_key=key))
+            return
+        self._write_back(self.latest[event_id], event)
 
     def _write_back(self, conf: Conference, event: Mapping[str, Any]) -> None:
         """Put ``conf``'s conference data on its event with If-Match; on 412 re-read and retry.
 
         The user may be editing the same event in another client: If-Match makes sure we
-        never overwrite their change, and the re-read picks it up before trying again.
+        never overwrite their change, and the re-read picks it up before trying again. When
+        the re-read shows another conference than the one we meant to replace (the user picked
+        a solution meanwhile, another add-on's), the event is no longer ours to write: stop,
+        the next sync plans from what it shows.
         """
         solution = self._solutions.get(conf.solution_id)
         if solution is None:
             return
+        # The record is durable before the event shows its meeting; if it changed meanwhile
+        # (a creation replaced it), it is no longer ours to show.
+        if conf.event_id in self.flush():
+            return
+        conf = self.latest.get(conf.event_id, conf)
+        planned = carried_conference(event)
+        replaces = {conf.conference_id} | ({planned.conference_id} if planned else set())
         data = conference_data_resource(
             conf.meeting,
             solution_name=solution.name,
@@ -277,9 +444,10 @@ class Executor:
             except PreconditionFailed:
                 self.outcome.conflicts += 1
                 current = self._calendar.get_event(conf.calendar_id, conf.event_id)
-                if current is not None and carried_conference(current) is None:
-                    # The concurrent edit removed the conference: that is the user's call,
-                    # and the next sync deletes the meeting if it was confirmed.
+                now = carried_conference(current) if current is not None else None
+                if current is not None and (now is None or now.conference_id not in replaces):
+                    # The concurrent edit removed the conference or put another one there:
+                    # that is the user's call, and the next sync acts on it.
                     return
                 continue
             except NotFound:
@@ -288,6 +456,10 @@ class Executor:
             # Keep the snapshot: it is what the provider was told. The written event may carry
             # a concurrent user edit (that is why we retried); the next sync must still see it
             # as a change and update the meeting.
-            self._save(self._current(conf).with_(confirmed=True))
+            latest = self._current(conf)
+            self._stage(latest.with_(confirmed=True, written_digest=join_digest(latest.meeting)))
             return
-        raise RetryLater("write-back kept conflicting with concurrent edits")
+        raise RetryLater("the write-back kept conflicting with concurrent edits")
+
+
+__all__ = ["CalendarError", "Executor", "Outcome", "RetryLater", "call_budget", "meeting_request"]

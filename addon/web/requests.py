@@ -44,8 +44,10 @@ def require_google(view: F) -> F:
                     raise ApiError(
                         503, "certsUnavailable", "Cannot verify callers right now; retry later."
                     ) from None
+                # The code (unknown kid, bad signature, ...) goes to the logs only: telling the
+                # caller would help an attacker probe.
                 raise ApiError(
-                    401, "unauthenticated", f"Request not proven to come from Google ({exc.code})."
+                    401, "unauthenticated", "Request not proven to come from Google."
                 ) from None
         return view(*args, **kwargs)
 

@@ -379,11 +379,14 @@ def test_jwks_format_and_age_header(signers: tuple[Signer, Signer], clock: Clock
 
     def fetch(url: str) -> tuple[bytes, dict[str, str]]:
         calls.append(url)
-        return body, {"cache-control": "max-age=100", "age": "90"}
+        return body, {"cache-control": "max-age=100", "age": "50"}
 
     verifier = IdTokenVerifier("https://certs.example", SA, fetch=fetch, clock=clock)
     assert verifier.verify(f"Bearer {signers[1].mint(clock)}", AUD).email == SA
-    clock.now += 11  # 100 - 90 seconds of freshness were left
+    clock.now += 40
+    verifier.verify(f"Bearer {signers[1].mint(clock)}", AUD)
+    assert len(calls) == 1
+    clock.now += 11  # 100 - 50 seconds of freshness were left
     verifier.verify(f"Bearer {signers[1].mint(clock)}", AUD)
     assert len(calls) == 2
 
@@ -407,3 +410,46 @@ def test_user_id_token(
     shared = IdTokenVerifier(certs_server.url, SA, clock=clock, certs=certs)
     shared.verify(f"Bearer {signers[0].mint(clock)}", AUD)
     assert certs_server.fetches == 1
+
+
+def test_certs_served_already_stale_are_not_refetched_per_verification(
+    signers: tuple[Signer, Signer], clock: Clock
+) -> None:
+    """Age >= max-age (a cache in front of Google, a clock far off) means "stale on arrival";
+    that must not turn into one fetch per request under the verifier's lock."""
+    body = json.dumps({signers[0].kid: signers[0].cert_pem}).encode()
+    calls: list[float] = []
+
+    def fetch(url: str) -> tuple[bytes, dict[str, str]]:
+        calls.append(clock.now)
+        return body, {"cache-control": "max-age=300", "age": "301"}
+
+    verifier = IdTokenVerifier("https://certs.example", SA, fetch=fetch, clock=clock)
+    for _ in range(20):
+        verifier.verify(f"Bearer {signers[0].mint(clock)}", AUD)
+        clock.now += 1
+    assert len(calls) == 1
+    clock.now += 30
+    verifier.verify(f"Bearer {signers[0].mint(clock)}", AUD)
+    assert len(calls) == 2  # refreshed again, but only after the minimum interval
+
+
+def test_forged_kids_cannot_force_more_than_one_fetch_per_interval(
+    signers: tuple[Signer, Signer], clock: Clock
+) -> None:
+    body = json.dumps({signers[0].kid: signers[0].cert_pem}).encode()
+    calls: list[float] = []
+
+    def fetch(url: str) -> tuple[bytes, dict[str, str]]:
+        calls.append(clock.now)
+        return body, {"cache-control": "max-age=0"}
+
+    verifier = IdTokenVerifier("https://certs.example", SA, fetch=fetch, clock=clock)
+    for i in range(10):
+        forged = jwt.encode(
+            {"iss": "x"}, signers[1].key, algorithm="RS256", headers={"kid": f"k{i}"}
+        )
+        with pytest.raises(AuthError):
+            verifier.verify(f"Bearer {forged}", AUD)
+        clock.now += 1
+    assert len(calls) == 2  # the first fetch, and one forced refetch for unknown kids

@@ -104,14 +104,14 @@ def default_solutions(emulator_url: str) -> tuple[Solution, ...]:
             "Web conference",
             "https://x.example/logo.png",
             "rest",
-            {"base_url": conferencing},
+            {"base_url": conferencing, "timeout_seconds": 2},
         ),
         Solution(
             RECORDED,
             "Recorded web conference",
             "https://x.example/logo.png",
             "rest",
-            {"base_url": conferencing},
+            {"base_url": conferencing, "timeout_seconds": 2},
         ),
     )
 
@@ -131,7 +131,7 @@ def addon_settings(
         "datastore_project": project,
         "solutions": solutions,
         "sync_mode": "inline",
-        "lease_seconds": 30,
+        "lease_seconds": 40,
     }
     values.update(overrides)
     return Settings(**values).validate()

@@ -175,3 +175,18 @@ def test_provider_failures_map_to_error_types(stack: Stack, mode: Any, expected:
     if expected == "AUTHENTICATION":
         assert data["error"]["authenticationUrl"].startswith("http")
     assert stack.store.list_conferences(ALICE, active_only=False) == []
+
+
+def test_refusals_do_not_tell_the_caller_why(stack: Stack) -> None:
+    """The verification code helps an attacker probe (unknown kid vs bad signature): logs only."""
+    bodies = set()
+    for overrides in ({"untrusted": True}, {"expiresIn": -3600}, {"issuer": "https://x.example"}):
+        token = id_token(stack, stack.addon_url + CREATE, **overrides)
+        r = post(stack, CREATE, event_object(), token)
+        assert r.status_code == 401
+        bodies.add(r.text)
+    r = post(stack, CREATE, event_object(), "not-a-jwt")
+    bodies.add(r.text)
+    assert len(bodies) == 1, bodies
+    for code in ("bad_signature", "unknown_kid", "expired", "wrong_issuer", "malformed"):
+        assert code not in next(iter(bodies))

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.e2e.stack import Stack, running_stack, wait_for
+from addon.settings import Solution
+from tests.e2e.stack import Stack, default_solutions, running_stack, wait_for
 from tests.e2e.test_sync import ALICE
 
 pytestmark = pytest.mark.datastore
@@ -69,10 +70,23 @@ def test_burst_of_triggers_costs_at_most_two_listings(bg_stack: Stack) -> None:
     assert len(updates) == 1
 
 
+def quick_solutions(emulator_url: str) -> tuple[Solution, ...]:
+    """Both solutions with a short provider timeout: a 5 s lease must outlast a call's budget."""
+    return tuple(
+        Solution(s.id, s.name, s.logo_url, s.provider, {**s.options, "timeout_seconds": 0.5})
+        for s in default_solutions(emulator_url)
+    )
+
+
 @pytest.fixture
 def short_lease_stack(datastore) -> Iterator[Stack]:
-    with running_stack(datastore.project, sync_mode="background", lease_seconds=5) as s:
-        s.services.followup_delays = (0.5, 1.0, 2.0, 4.0)
+    with running_stack(
+        datastore.project,
+        quick_solutions,
+        sync_mode="background",
+        lease_seconds=5,
+        retry_base_seconds=0.5,
+    ) as s:
         yield s
 
 
@@ -130,3 +144,39 @@ def test_lease_of_a_dead_holder_is_taken_over_without_a_new_trigger(
         timeout=30,
         message="the follow-up after the dead holder's lease expired",
     )
+
+
+def test_change_during_a_calendar_429_syncs_without_another_trigger(
+    short_lease_stack: Stack,
+) -> None:
+    stack = short_lease_stack
+    event, meeting_id = conference_event(stack)
+    stack.control(
+        "POST",
+        "/_emulator/faults",
+        {"rules": [{"method": "events.list", "status": 429, "reason": "rateLimitExceeded"}]},
+    )
+    lifted = threading.Timer(4.0, lambda: stack.control("DELETE", "/_emulator/faults"))
+    lifted.start()
+    try:
+        stack.calendar(ALICE).events().patch(
+            calendarId=ALICE, eventId=event["id"], body={"summary": "During the 429s"}
+        ).execute()
+        stack.settle()  # the one trigger ran into the 429s and gave up
+        stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
+        wait_for(
+            lambda: stack.meetings()[meeting_id]["title"] == "During the 429s",
+            timeout=45,
+            message="the change applied by a retry of its own",
+        )
+    finally:
+        lifted.cancel()
+
+    def recovered() -> bool:
+        state = stack.calendar_state(ALICE)
+        return not state.due and state.retry_at is None and not state.last_result["error"]
+
+    # The vendor is called before the run stores its outcome: wait for that too.
+    wait_for(recovered, timeout=10, message="the calendar clean again")
+    runs = stack.store.recent_sync_runs(ALICE, limit=50)
+    assert any("429" in (r.get("error") or "") for r in runs), "the 429s were really hit"

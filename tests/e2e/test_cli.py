@@ -71,3 +71,26 @@ def test_sync_due_calendars_and_refuse_without_credentials(stack: Stack) -> None
     assert [r["calendarId"] for r in json.loads(result.stdout)["synced"]] == [ALICE]
     assert stack.meetings()[meeting_id]["title"] == "Later"
     assert stack.store.due_calendars() == []
+
+
+def test_retry_parked_changes_once_their_cause_is_fixed(stack: Stack) -> None:
+    original, meeting_id = new_conference(stack)
+    stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
+    model = stack.emulator_app.config["EMULATOR_STATE"]
+    source = model.events_get(ALICE, ALICE, original["id"])
+    body = {k: source[k] for k in ("summary", "start", "end", "conferenceData")}
+    copy = model.events_insert(ALICE, ALICE, body, 1)
+    refused = {"method": "events.patch", "status": 403, "reason": "forbidden"}
+    stack.control("POST", "/_emulator/faults", {"rules": [refused]})
+    for _ in range(3):
+        flask(stack, "sync", ALICE, "--access-token", stack.user(ALICE))
+    assert stack.calendar_state(ALICE).parked_count == 1
+    stack.control("DELETE", "/_emulator/faults")
+    plain = flask(stack, "sync", ALICE, "--access-token", stack.user(ALICE))
+    assert json.loads(plain.stdout)["synced"][0]["runs"][0]["replayed"] == 0  # still parked
+    result = flask(stack, "sync", ALICE, "--access-token", stack.user(ALICE), "--retry-parked")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["synced"][0]["runs"][0]["replayed"] == 1
+    carried = model.events_get(ALICE, ALICE, copy["id"])["conferenceData"]["conferenceId"]
+    assert carried != meeting_id and not stack.meetings()[carried]["deleted"]
+    assert stack.calendar_state(ALICE).parked_count == 0

@@ -5,7 +5,7 @@ written back onto the event."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -139,20 +139,17 @@ def test_jitsi_join_url_follows_the_event_time(jitsi_stack: Stack) -> None:
     assert sum(r["write_backs"] for r in runs) == 1
 
 
-def test_solution_restricted_to_other_domains_is_forbidden(datastore) -> None:
-    def restricted(emulator_url: str) -> tuple[Solution, ...]:
-        return (
-            Solution(
-                SOLUTION,
-                "Web conference",
-                "https://x.example/l.png",
-                "rest",
-                {"base_url": emulator_url + "/_conferencing"},
-                allowed_domains=("partner.example",),
-            ),
-        )
+def restricted_to(*domains: str) -> Callable[[str], tuple[Solution, ...]]:
+    def solutions(emulator_url: str) -> tuple[Solution, ...]:
+        options = {"base_url": emulator_url + "/_conferencing"}
+        logo = "https://x.example/l.png"
+        return (Solution(SOLUTION, "Web conference", logo, "rest", options, domains),)
 
-    with running_stack(datastore.project, restricted) as stack:
+    return solutions
+
+
+def test_solution_restricted_to_other_domains_is_forbidden(datastore) -> None:
+    with running_stack(datastore.project, restricted_to("partner.example")) as stack:
         event = insert_event(stack)
         answer = stack.pick(ALICE, event["id"], ALICE)
         assert not answer["applied"]
@@ -162,3 +159,27 @@ def test_solution_restricted_to_other_domains_is_forbidden(datastore) -> None:
         assert data["error"]["type"] == "CONFERENCE_SOLUTION_FORBIDDEN"
         assert stack.store.list_conferences(ALICE, active_only=False) == []
         assert stack.conferencing.calls() == []
+
+
+def test_domain_restriction_uses_the_verified_user_not_the_organizer(datastore) -> None:
+    """A user of another domain who can write to an allowed domain's calendar must not get the
+    restricted solution: the check reads the verified userIdToken, not the calendar's owner."""
+
+    outsider = "mallory@outside.example"
+    oauth_client_id = "000000000000-emulator.apps.googleusercontent.com"
+    restricted = restricted_to("example.com")
+    with running_stack(datastore.project, restricted, oauth_client_id=oauth_client_id) as stack:
+        stack.user(outsider)
+        stack.user(ALICE)
+        stack.control(
+            "POST", f"/_emulator/calendars/{ALICE}/share", {"email": outsider, "role": "writer"}
+        )
+        event = insert_event(stack)
+        refused = stack.pick(ALICE, event["id"], outsider)
+        data = refused["addonResponse"]["renderActions"]["hostAppAction"]["calendarAction"][
+            "createConferenceDataActionMarkup"
+        ]["createConferenceData"]
+        assert data["error"]["type"] == "CONFERENCE_SOLUTION_FORBIDDEN"
+        assert stack.conferencing.calls() == []
+        allowed = stack.pick(ALICE, event["id"], ALICE)
+        assert allowed["applied"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from addon.conference_data import join_digest
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.datastore
@@ -45,6 +46,11 @@ def test_record_is_confirmed_after_calendar_shows_the_conference(stack: Stack) -
     record = stack.store.get_conference(ALICE, event["id"])
     assert record is not None and record.confirmed
     assert ops(stack) == ["create"]  # the echo of Calendar's own write made no provider call
+    # What Calendar stored from our answer is recognised as our join data: nothing is owed,
+    # so no write-back (and no write-back echo) follows.
+    assert record.written_digest == join_digest(record.meeting)
+    runs = stack.store.recent_sync_runs(ALICE, limit=50)
+    assert sum(r["write_backs"] for r in runs) == 0
 
 
 @pytest.mark.parametrize(

@@ -141,3 +141,34 @@ def test_backend_json_log_lines_are_made_readable() -> None:
                        "time": "t", "pages": 1})  # fmt: skip
     assert format_line("backend", line) == "  backend | INFO    addon.sync: sync finished  pages=1"
     assert format_line("emulator", "plain text\n") == " emulator | plain text"
+
+
+def test_status_shows_parked_changes_the_next_retry_and_what_it_waits_for() -> None:
+    from addon.local.console.board import status_view
+    from addon.store.records import CalendarState, PendingChange
+
+    state = CalendarState(
+        "alice@example.com",
+        subscribed=True,
+        retry_count=2,
+        retry_at=T0 + timedelta(seconds=20),
+        attention="Calendar refused the user's token (401): syncing resumes with the next trigger",
+    )
+    parked = PendingChange(
+        "alice@example.com",
+        "ev123456789012345",
+        {"id": "ev123456789012345"},
+        action="WriteBack",
+        kind="permanent",
+        attempts=3,
+        last_error="Calendar refused the change (403 forbidden)",
+        parked=True,
+    )
+    view = status_view("alice@example.com", state, 0, [], [], T0, None, [parked])
+    assert view.parked == [
+        ("ev123456789012345", "WriteBack", "Calendar refused the change (403 forbidden)")
+    ]
+    assert view.next_retry == "in 20 s (attempt 3, at 10:00:20)"
+    assert view.attention is not None and "401" in view.attention
+    summary = summarise_report({"mode": "full", "token_expired": True, "replayed": 2, "parked": 1})
+    assert "410: token expired" in summary and "replayed 2" in summary and "1 parked" in summary

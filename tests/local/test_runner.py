@@ -222,3 +222,25 @@ def test_a_bad_port_value_is_a_usage_error() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "ADDON_LOCAL_EMULATOR_PORT" in done.stderr
+
+
+def test_healthz_200_means_the_whole_stack_is_ready() -> None:
+    """The README promises it: the first moment the backend answers, a pick must work (the
+    deployment installed, the Datastore emulator up), without waiting for the banner."""
+    ports = free_ports()
+    with started(ports) as runner:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert runner.process.poll() is None, runner.output
+            try:
+                if requests.get(f"{ports.backend_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"the backend never answered:\n{runner.output}")
+        pick_one_conference(ports)
+        assert requests.get(f"{ports.backend_url}/readyz", timeout=10).status_code == 200
+        runner.wait_ready()
+        stop_and_check_nothing_left(runner)

@@ -1,5 +1,6 @@
 """Short versions of the fault campaign (``python -m bench.faults``): the same cases and the
-same invariant, at sizes that keep the whole file around a minute."""
+same invariants (the vendor's side included), at sizes that keep the whole file around two
+minutes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bench.faults import (
     case_provider,
     case_sigkill,
 )
+from bench.faults_review import REVIEW_CASES
 
 pytestmark = pytest.mark.datastore
 
@@ -32,6 +34,15 @@ SIZES = Sizes(
     notification_rounds=3,
     fuzz_examples=250,
     forged_rounds=1,
+    lifecycle_trials=2,
+    lifecycle_steps=6,
+    readonly_trials=1,
+    readonly_rounds=2,
+    invitation_rounds=2,
+    forbidden_rounds=2,
+    slow_trials=1,
+    jwt_rounds=2,
+    unconfigured_trials=1,
 )
 
 
@@ -76,3 +87,14 @@ def test_forged_callers(datastore: DatastoreEmulator) -> None:
     result = case_forged(datastore.host_port, datastore.project, SIZES)
     clean(result)
     assert result.requests == 3 * (8 + 2)
+
+
+@pytest.mark.parametrize("case", sorted(REVIEW_CASES))
+def test_adversarial_review_cases(datastore: DatastoreEmulator, case: str) -> None:
+    result = REVIEW_CASES[case](datastore.host_port, datastore.project, SIZES, random.Random(9))
+    clean(result)
+    assert result.faults > 0 and result.details.get("vendor_checks", 0) > 0, result
+    if case == "readonly":
+        assert result.details["parked"] > 0  # the copies nobody may write are shown
+    if case == "forbidden":
+        assert result.details["parked_while_refused"] > 0

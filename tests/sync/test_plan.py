@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from addon.conference_data import owner_parameters
+from addon.conference_data import join_digest, owner_parameters
 from addon.providers.base import EntryPoint, Meeting
 from addon.store.records import Conference, EventSnapshot
 from addon.sync.plan import (
@@ -12,6 +12,8 @@ from addon.sync.plan import (
     Confirm,
     CreateForCopy,
     DeleteMeeting,
+    PlanContext,
+    Skip,
     UpdateMeeting,
     WriteBack,
     occurrence_fingerprint,
@@ -20,7 +22,8 @@ from addon.sync.plan import (
 )
 
 CAL = "alice@example.com"
-SOLUTIONS = frozenset({"web"})
+SOLUTIONS = PlanContext(CAL, frozenset({"web"}))
+READER = PlanContext(CAL, frozenset({"web"}), access_role="reader")
 
 
 def event(
@@ -48,14 +51,16 @@ def event(
 
 
 def record(ev: dict[str, Any], confirmed: bool = True, **changes: Any) -> Conference:
+    meeting = Meeting("m1", (EntryPoint(type="video", uri="https://x/m1"),))
     conf = Conference(
         calendar_id=CAL,
         event_id=ev["id"],
         solution_id="web",
         conference_id="m1",
-        meeting=Meeting("m1", (EntryPoint(type="video", uri="https://x/m1"),)),
+        meeting=meeting,
         snapshot=EventSnapshot.from_event(ev),
         confirmed=confirmed,
+        written_digest=join_digest(meeting) if confirmed else None,
     )
     return conf.with_(**changes)
 
@@ -170,8 +175,63 @@ def test_occurrences_change_the_series_meeting_never_delete_it() -> None:
     ] == [DeleteMeeting]
 
 
-def test_deleted_record_is_final() -> None:
+def test_deleted_record_stays_deleted_unless_the_event_carries_its_meeting_again() -> None:
     ev = event()
-    rec = record(ev, state="deleted")
-    assert plan_event({**ev, "summary": "again"}, {"ev1": rec}, {}, SOLUTIONS) == []
+    rec = record(ev, state="deleted", generation=2)
+    assert plan_event(event(conference_id=None), {"ev1": rec}, {}, SOLUTIONS) == []
     assert plan_event({"id": "ev1", "status": "cancelled"}, {"ev1": rec}, {}, SOLUTIONS) == []
+    # Restored from the trash (or re-added while we deleted it): a dead link must not stay.
+    actions = plan_event({**ev, "summary": "again"}, {"ev1": rec}, {}, SOLUTIONS)
+    assert [type(a) for a in actions] == [CreateForCopy]
+    assert isinstance(actions[0], CreateForCopy) and actions[0].generation == 3
+
+
+def test_a_calendar_the_user_can_only_read_gets_no_write_back() -> None:
+    original = record(event())
+    copy = event("ev2", conference_id="m1", owner="ev1")
+    actions = plan_event(copy, {"ev1": original}, {"m1": original}, READER)
+    assert [type(a) for a in actions] == [Skip]
+    assert isinstance(actions[0], Skip) and actions[0].attention
+    stale = original.with_(written_digest="not what the meeting says")
+    actions = plan_event(event(), {"ev1": stale}, {}, READER)
+    assert [type(a) for a in actions] == [Skip]
+    assert [type(a) for a in plan_event(event(), {"ev1": stale}, {}, SOLUTIONS)] == [WriteBack]
+
+
+def test_an_invitation_is_the_organizers_business() -> None:
+    """An event in our calendar organized elsewhere, carrying conference data that claims to
+    be ours (someone else's meeting, or forged): nothing is planned, whatever it says."""
+    original = record(event())
+    invited = event("ev9", conference_id="m1", owner="ev1",
+                    organizer={"email": "mallory@outside.example"})  # fmt: skip
+    assert plan_event(invited, {}, {"m1": original}, SOLUTIONS) == []
+    forged = event("ev9", conference_id="zz", owner="ev1",
+                   organizer={"email": "mallory@outside.example"})  # fmt: skip
+    assert plan_event(forged, {}, {}, SOLUTIONS) == []
+    mine = event("ev9", conference_id="m1", owner="ev1", organizer={"email": CAL})
+    assert [type(a) for a in plan_event(mine, {}, {"m1": original}, SOLUTIONS)] == [CreateForCopy]
+
+
+def test_a_solution_no_longer_configured_is_skipped_with_its_reason() -> None:
+    rec = record(event(), solution_id="gone")
+    actions = plan_event({**event(), "summary": "Renamed"}, {"ev1": rec}, {}, SOLUTIONS)
+    assert [type(a) for a in actions] == [Skip]
+    assert isinstance(actions[0], Skip) and "gone" in actions[0].reason
+    assert plan_event(event(), {"ev1": rec}, {}, SOLUTIONS) == []  # nothing to do anyway
+
+
+def test_an_older_event_version_than_the_applied_one_plans_nothing() -> None:
+    newer = event(updated="2026-12-01T10:05:00.000Z", summary="v2")
+    rec = record(newer)
+    older = event(updated="2026-12-01T10:00:00.000Z", summary="v1")
+    assert plan_event(older, {"ev1": rec}, {}, SOLUTIONS) == []
+
+
+def test_an_unconfirmed_meeting_is_removed_once_a_later_version_shows_no_conference() -> None:
+    """A listing shows only an event's latest version: saved after onCreate read it and not
+    carrying our conference, it was saved without it; the same version is just not written yet."""
+    read = event(conference_id=None, updated="2026-12-01T09:00:00.000Z")
+    rec = record(read, confirmed=False)
+    assert plan_event(read, {"ev1": rec}, {}, SOLUTIONS) == []
+    later = {**read, "etag": '"9"', "updated": "2026-12-01T09:05:00.000Z"}
+    assert [type(a) for a in plan_event(later, {"ev1": rec}, {}, SOLUTIONS)] == [DeleteMeeting]

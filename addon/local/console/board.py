@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from addon.local.console import Console
 from addon.local.console.actions import CALENDAR_429, CONFERENCING_OUTAGE
 from addon.local.timed_conferencing import TimedConferencingState
-from addon.store.records import CalendarState, Conference
+from addon.store.records import CalendarState, Conference, PendingChange
 
 T = TypeVar("T")
 LOG_LIMIT = 80
@@ -279,6 +279,10 @@ class StatusView:
     lease: str | None
     error: str | None
     faults: list[str]
+    # (event id, what it stood for, why) of each change parked as needing attention.
+    parked: list[tuple[str, str, str]] = field(default_factory=list)
+    next_retry: str | None = None
+    attention: str | None = None
 
 
 def summarise_report(report: Mapping[str, Any]) -> str:
@@ -292,8 +296,14 @@ def summarise_report(report: Mapping[str, Any]) -> str:
     actions = report.get("actions") or {}
     if actions:
         parts.append(", ".join(f"{k}{TIMES}{v}" for k, v in sorted(actions.items())))
+    if report.get("token_expired"):
+        parts.append("410: token expired → full sync + reconcile")
+    if report.get("replayed"):
+        parts.append(f"replayed {report['replayed']}")
     if report.get("pending"):
         parts.append(f"{report['pending']} pending")
+    if report.get("parked"):
+        parts.append(f"{report['parked']} parked")
     if report.get("error"):
         parts.append(f"error: {report['error']}")
     return " · ".join(parts)
@@ -307,6 +317,7 @@ def status_view(
     faults: list[str],
     now: datetime,
     error: str | None = None,
+    parked: Iterable[PendingChange] = (),
 ) -> StatusView:
     if state is None:
         return StatusView(
@@ -331,7 +342,18 @@ def status_view(
         lease=lease,
         error=error,
         faults=faults,
+        parked=[(p.event_id, p.action, p.last_error or "") for p in parked],
+        next_retry=_next_retry(state, now),
+        attention=state.attention,
     )
+
+
+def _next_retry(state: CalendarState, now: datetime) -> str | None:
+    if state.retry_at is None:
+        return None
+    seconds = (state.retry_at - now).total_seconds()
+    when = f"in {seconds:.0f} s" if seconds > 0 else "due now"
+    return f"{when} (attempt {state.retry_count + 1}, at {state.retry_at:%H:%M:%S})"
 
 
 # -- the timeline ----------------------------------------------------------------------------
@@ -394,15 +416,25 @@ def sync_entry(calendar_id: str, run: Mapping[str, Any]) -> LogEntry:
         details.append(
             "provider " + ", ".join(f"{k}{TIMES}{v}" for k, v in sorted(provider.items()))
         )
+    if run.get("token_expired"):
+        details.append("410: token expired → full sync")
     if run.get("reconciled"):
         details.append(f"{run['reconciled']} reconciled")
+    if run.get("retired"):
+        details.append(f"{run['retired']} retired")
+    if run.get("replayed"):
+        details.append(f"replayed {run['replayed']}")
     if run.get("pending"):
         details.append(f"{run['pending']} pending")
+    if run.get("parked"):
+        details.append(f"{run['parked']} parked (needs attention)")
+    if run.get("retry_in") is not None:
+        details.append(f"next retry in {run['retry_in']:.0f} s")
     if run.get("write_backs"):
         details.append(f"{run['write_backs']} write-back(s)")
     details.append("token stored" if run.get("token_stored") else "token kept")
     tone = "ok"
-    if run.get("pending") or run.get("failed"):
+    if run.get("pending") or run.get("failed") or run.get("parked"):
         tone = "warn"
     if run.get("error"):
         tone = "error"
@@ -510,7 +542,9 @@ def gather(console: Console, user: str) -> Board:
 
     store_errors: list[str] = []
     state = _safely(store_errors, "Datastore", lambda: store.get_calendar(user), None)
-    pending = _safely(store_errors, "Datastore", lambda: store.count_pending(user), 0)
+    no_changes: list[PendingChange] = []
+    changes = _safely(store_errors, "Datastore", lambda: store.list_pending(user), no_changes)
+    pending = sum(1 for c in changes if not c.parked)
     no_subscriptions: list[dict[str, Any]] = []
     subscriptions = _safely(errors, "add-on host", client.subscriptions, no_subscriptions)
     subscribers = [str(s.get("user")) for s in subscriptions if s.get("calendarId") == user]
@@ -521,7 +555,14 @@ def gather(console: Console, user: str) -> Board:
     if CALENDAR_429 in windows:
         faults.append(f"Calendar 429s until {windows[CALENDAR_429]:%H:%M:%S}")
     status = status_view(
-        user, state, pending, subscribers, faults, now, "; ".join(store_errors) or None
+        user,
+        state,
+        pending,
+        subscribers,
+        faults,
+        now,
+        "; ".join(store_errors) or None,
+        [c for c in changes if c.parked],
     )
     errors += store_errors
 
