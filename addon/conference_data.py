@@ -61,6 +61,18 @@ def carried_conference(event: Mapping[str, Any]) -> CarriedConference | None:
     return CarriedConference(conference_id=conference_id, parameters=parameters)
 
 
+# EntryPoint attributes and their names in the events resource's entryPoints.
+_FIELD_NAMES = (
+    ("label", "label"),
+    ("meeting_code", "meetingCode"),
+    ("access_code", "accessCode"),
+    ("passcode", "passcode"),
+    ("password", "password"),
+    ("pin", "pin"),
+    ("region_code", "regionCode"),
+)
+
+
 def join_digest(meeting: Meeting) -> str:
     """Digest of what a person joins with: entry point types, URIs and codes.
 
@@ -98,22 +110,12 @@ def carried_join_digest(event: Mapping[str, Any]) -> str | None:
         kind, uri = item.get("entryPointType"), item.get("uri")
         if kind not in ("video", "phone", "sip", "more") or not isinstance(uri, str):
             continue
-
-        def text(name: str, item: Mapping[str, Any] = item) -> str | None:
-            value = item.get(name)
-            return value if isinstance(value, str) and value else None
-
-        points.append(
-            EntryPoint(
-                type=kind,
-                uri=uri,
-                pin=text("pin"),
-                passcode=text("passcode"),
-                password=text("password"),
-                access_code=text("accessCode"),
-                meeting_code=text("meetingCode"),
-            )
-        )
+        codes = {
+            attr: item[name]
+            for attr, name in _FIELD_NAMES
+            if isinstance(item.get(name), str) and item[name]
+        }
+        points.append(EntryPoint(type=kind, uri=uri, **codes))
     return join_digest(Meeting(carried.conference_id, tuple(points)))
 
 
@@ -137,15 +139,7 @@ def conference_data_resource(
     entry_points = []
     for ep in meeting.entry_points:
         item: dict[str, Any] = {"entryPointType": ep.type, "uri": ep.uri}
-        for attr, name in (
-            ("label", "label"),
-            ("meeting_code", "meetingCode"),
-            ("access_code", "accessCode"),
-            ("passcode", "passcode"),
-            ("password", "password"),
-            ("pin", "pin"),
-            ("region_code", "regionCode"),
-        ):
+        for attr, name in _FIELD_NAMES:
             value = getattr(ep, attr)
             if value:
                 item[name] = value

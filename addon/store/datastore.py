@@ -142,16 +142,15 @@ class Store:
 
     # ---- calendar state -----------------------------------------------------------------
     def get_calendar(self, calendar_id: str) -> CalendarState | None:
-        entity = self._retrying(lambda: self._client.get(self._cal_key(calendar_id)))
-        return calendar_from_entity(calendar_id, entity) if entity is not None else None
+        return self._retrying(lambda: self._read_calendar(calendar_id))
 
-    def _get_calendar_in_transaction(self, calendar_id: str) -> CalendarState | None:
+    def _read_calendar(self, calendar_id: str) -> CalendarState | None:
+        """One read, no retry: inside a transaction a retry belongs to the transaction."""
         entity = self._client.get(self._cal_key(calendar_id))
         return calendar_from_entity(calendar_id, entity) if entity is not None else None
 
     def _get_or_new_calendar(self, calendar_id: str) -> CalendarState:
-        found = self._get_calendar_in_transaction(calendar_id)
-        return found or CalendarState(calendar_id=calendar_id)
+        return self._read_calendar(calendar_id) or CalendarState(calendar_id=calendar_id)
 
     def _put_calendar(self, state: CalendarState) -> None:
         from google.cloud import datastore

@@ -108,15 +108,17 @@ class EventSnapshot:
         Calendar's ``updated`` is an RFC 3339 time of the last change; versions whose times
         are unknown or equal are not ordered (the caller compares the fields instead).
         """
-        mine, theirs = _moment(self.updated), _moment(other.updated)
+        mine, theirs = parse_moment(self.updated), parse_moment(other.updated)
         return mine is not None and theirs is not None and mine < theirs
 
     def last_end(self) -> datetime | None:
         """When the event's last occurrence ends, if that is known (None: open-ended)."""
-        end = _moment((self.end or {}).get("dateTime")) or _day((self.end or {}).get("date"))
+        end = parse_moment((self.end or {}).get("dateTime")) or _day((self.end or {}).get("date"))
         if end is None or not self.recurrence:
             return end
-        start = _moment((self.start or {}).get("dateTime")) or _day((self.start or {}).get("date"))
+        start = parse_moment((self.start or {}).get("dateTime")) or _day(
+            (self.start or {}).get("date")
+        )
         return _series_last_end(self.recurrence, start, end)
 
     def meeting_fields(self) -> tuple[Any, ...]:
@@ -165,7 +167,9 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _moment(value: Any) -> datetime | None:
+def parse_moment(value: Any) -> datetime | None:
+    """An RFC 3339 time as Calendar writes it (``updated``, ``dateTime``); None if it is not one.
+    Times without an offset are read as UTC."""
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -177,7 +181,7 @@ def _moment(value: Any) -> datetime | None:
 
 def _day(value: Any) -> datetime | None:
     # An all-day event's day in an unknown zone: the latest zone on Earth is UTC+14.
-    moment = _moment(f"{value}T00:00:00+00:00") if isinstance(value, str) else None
+    moment = parse_moment(f"{value}T00:00:00+00:00") if isinstance(value, str) else None
     return moment + timedelta(hours=14) if moment else None
 
 

@@ -71,6 +71,7 @@ RECONCILE_BATCH = 100
 # (a user may keep the event's dialog open a while before saving).
 ABANDONED_AFTER = timedelta(hours=1)
 QUOTA_RETRY_SECONDS = 300.0
+LEASE_LOST = "lease lost (another process took over); nothing more stored"
 
 
 @dataclass
@@ -249,6 +250,7 @@ class SyncEngine:
         token = None if state is None or state.needs_full_sync else state.sync_token
         next_token: str | None = None
         stop: _Stop | None = None
+        lost = False
         try:
             replay = [p.event for p in pending.values() if not p.parked]
             if replay:
@@ -271,25 +273,25 @@ class SyncEngine:
                 self._reconcile(calendar, executor, report, guard, seen_alive)
             else:
                 self._check_abandoned(calendar, executor, report, guard)
-            executor.flush()
         except LeaseLost:
-            report.error = "lease lost (another process took over); nothing more stored"
-            self._finish_report(report, executor, started)
-            return report
+            lost = True
         except Exception as exc:
             stop = self._stop_for(exc)
             if stop is None:
                 raise
             next_token = None
+        if not lost:
             try:
-                executor.flush()  # keep what was done before the stop
+                executor.flush()  # everything, or what was done before the stop
             except LeaseLost:
-                report.error = "lease lost (another process took over); nothing more stored"
-                self._finish_report(report, executor, started)
-                return report
+                lost = True
+            except StoreError as exc:
+                stop, next_token = stop or self._stop_for(exc), None
         self._finish_report(report, executor, started)
-        left = sum(1 for p in executor.pending.values() if not p.parked)
-        parked = len(executor.pending) - left
+        if lost:
+            report.error = LEASE_LOST
+            return report
+        left, parked = executor.ledger.counts()
         retry_count = state.retry_count if state else 0
         retry_in: float | None = None
         if stop is not None:
@@ -313,7 +315,7 @@ class SyncEngine:
             full_sync_failed=report.mode == "full" and stop is not None,
         )
         if not stored:
-            report.error = "lease lost (another process took over); nothing more stored"
+            report.error = LEASE_LOST
             report.token_stored = False
             return report
         self._store.append_sync_run(calendar_id, report.to_dict())

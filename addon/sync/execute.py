@@ -28,7 +28,6 @@ from typing import Any
 from addon.calendar.client import CalendarClient
 from addon.calendar.errors import (
     BadRequest,
-    CalendarError,
     CalendarUnavailable,
     Forbidden,
     NotFound,
@@ -56,8 +55,6 @@ from addon.sync.keys import create_key, delete_key, next_generation, occurrence_
 from addon.sync.lease import LeaseGuard
 from addon.sync.ledger import Ledger, describe_failure
 from addon.sync.plan import (
-    NOT_ORGANIZER,
-    READ_ONLY,
     Action,
     ChangeOccurrence,
     Confirm,
@@ -67,6 +64,7 @@ from addon.sync.plan import (
     Skip,
     UpdateMeeting,
     WriteBack,
+    write_back,
 )
 
 log = logging.getLogger(__name__)
@@ -350,13 +348,11 @@ class Executor:
         if updated.owes_write_back:
             # The join data changed (a join token bound to the event's time): put it on the
             # event, or say why it cannot be.
-            if self.context.may_write(event):
+            follow = write_back(updated, event, self.context)
+            if isinstance(follow, WriteBack):
                 self._write_back(updated, event)
             else:
-                who = READ_ONLY if self.context.organizes(event) else NOT_ORGANIZER
-                reason = f"the event shows outdated conference data, and {who}"
-                skip = Skip(event, reason, attention=True, meeting_id=conf.conference_id)
-                self._fail(event, skip, "attention", None)
+                self._fail(event, follow, "attention", None)
 
     def _occurrence(self, action: ChangeOccurrence) -> None:
         series, event = self._current(action.series), action.event
@@ -460,6 +456,3 @@ class Executor:
             self._stage(latest.with_(confirmed=True, written_digest=join_digest(latest.meeting)))
             return
         raise RetryLater("the write-back kept conflicting with concurrent edits")
-
-
-__all__ = ["CalendarError", "Executor", "Outcome", "RetryLater", "call_budget", "meeting_request"]

@@ -34,11 +34,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from addon.conference_data import CarriedConference, carried_conference
-from addon.store.records import Conference, EventSnapshot
+from addon.store.records import Conference, EventSnapshot, parse_moment
 from addon.sync.keys import next_generation
 
 WRITE_ROLES = frozenset({"writer", "owner"})
@@ -261,7 +260,7 @@ def _plan_owned(
         if carried is not None and not foreign:
             # The event still shows the conference it was copied from: our write-back of its
             # own meeting never landed (crash, 412 retries exhausted, refused). Do it again.
-            return [_write_back(record, event, context)]
+            return [write_back(record, event, context)]
     actions: list[Action] = []
     if snapshot.meeting_fields() != record.snapshot.meeting_fields():
         actions.append(UpdateMeeting(record, event, snapshot))
@@ -269,7 +268,7 @@ def _plan_owned(
         actions.append(Confirm(record, snapshot, event))
     elif record.owes_write_back and carried is not None:
         # The meeting's join data changed and the event does not show it yet.
-        actions.append(_write_back(record, event, context))
+        actions.append(write_back(record, event, context))
     return actions
 
 
@@ -284,22 +283,12 @@ def _saved_since(event: Mapping[str, Any], record: Conference) -> bool:
     saved = EventSnapshot.from_event(event)
     if record.snapshot.updated:
         return record.snapshot.is_older_than(saved)
-    created = record.created_at
-    moment = _moment(saved.updated)
+    created, moment = record.created_at, parse_moment(saved.updated)
     return created is not None and moment is not None and moment > created
 
 
-def _moment(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _write_back(record: Conference, event: Mapping[str, Any], context: PlanContext) -> Action:
+def write_back(record: Conference, event: Mapping[str, Any], context: PlanContext) -> Action:
+    """``WriteBack``, or the ``Skip`` saying why the syncing user cannot make it."""
     if context.may_write(event):
         return WriteBack(record, event)
     reason = READ_ONLY if context.organizes(event) else NOT_ORGANIZER

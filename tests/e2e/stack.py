@@ -73,6 +73,14 @@ class Stack:
             {"solutionId": solution, "user": user},
         )
 
+    def copy_event(self, user: str, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """Copy an event, its conference data included, as Calendar's "duplicate" does; through
+        the emulator's model, so injected API faults meant for the add-on do not hit it."""
+        model = self.emulator_app.config["EMULATOR_STATE"]
+        source = model.events_get(user, calendar_id, event_id)
+        body = {k: source[k] for k in ("summary", "start", "end", "conferenceData")}
+        return dict(model.events_insert(user, calendar_id, body, 1))
+
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every trigger call the host owes the add-on has been answered."""
         host = self.emulator_app.extensions["addon_host"]

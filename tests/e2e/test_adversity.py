@@ -189,9 +189,7 @@ def test_permanent_403_on_one_write_back_parks_it_and_the_rest_syncs(stack: Stac
     other, other_meeting = new_conference(stack, "Other")
     stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
     model = stack.emulator_app.config["EMULATOR_STATE"]
-    source = model.events_get(ALICE, ALICE, original["id"])
-    body = {k: source[k] for k in ("summary", "start", "end", "conferenceData")}
-    copy = model.events_insert(ALICE, ALICE, body, conference_version=1)
+    copy = stack.copy_event(ALICE, ALICE, original["id"])
     stack.control(
         "POST",
         "/_emulator/faults",
@@ -442,10 +440,7 @@ def test_a_pick_during_a_copys_write_back_wins_and_leaves_no_orphan(stack: Stack
 
     original, _ = new_conference(stack)
     stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
-    model = stack.emulator_app.config["EMULATOR_STATE"]
-    source = model.events_get(ALICE, ALICE, original["id"])
-    body = {k: source[k] for k in ("summary", "start", "end", "conferenceData")}
-    copy = model.events_insert(ALICE, ALICE, body, 1)
+    copy = stack.copy_event(ALICE, ALICE, original["id"])
     slow = {"method": "events.patch", "rate": 0, "latencySeconds": 1.5}
     stack.control("POST", "/_emulator/faults", {"rules": [slow]})
     runs: list[Any] = []

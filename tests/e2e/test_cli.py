@@ -77,9 +77,7 @@ def test_retry_parked_changes_once_their_cause_is_fixed(stack: Stack) -> None:
     original, meeting_id = new_conference(stack)
     stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
     model = stack.emulator_app.config["EMULATOR_STATE"]
-    source = model.events_get(ALICE, ALICE, original["id"])
-    body = {k: source[k] for k in ("summary", "start", "end", "conferenceData")}
-    copy = model.events_insert(ALICE, ALICE, body, 1)
+    copy = stack.copy_event(ALICE, ALICE, original["id"])
     refused = {"method": "events.patch", "status": 403, "reason": "forbidden"}
     stack.control("POST", "/_emulator/faults", {"rules": [refused]})
     for _ in range(3):
