@@ -4,8 +4,9 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
+# Only the service: the local Google, the local stack, tests and benchmarks are outside
+# both the build context (.dockerignore) and these COPY lines.
 COPY app.py ./
 COPY addon ./addon
-# The local emulator and console ship in the package but are never started in production.
 USER nobody
 CMD exec gunicorn --bind :$PORT --workers 2 --threads 8 --timeout 60 app:app

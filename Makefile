@@ -3,6 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TYPED := addon localgoogle localrun app.py tests bench
 
 .PHONY: setup test lint typecheck run bench faults clean browser
 
@@ -22,19 +23,22 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy addon app.py tests bench
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy $(TYPED)
 	$(BIN)/pytest
 
+## Style and the package boundaries (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
-	$(BIN)/mypy addon app.py tests bench
+	$(BIN)/mypy $(TYPED)
 
 ## The main job: the whole add-on on local defaults (emulators, no Google account).
 run: $(STAMP)
-	$(BIN)/python -m addon.local
+	$(BIN)/python -m localrun
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -19,7 +19,7 @@ from google.auth.credentials import Credentials
 
 from addon import deployment
 from addon.services import Services
-from addon.sync.engine import SyncRun
+from addon.sync.report import SyncRun
 
 DELEGATION_SCOPES = ["https://www.googleapis.com/auth/calendar.events"]
 

@@ -48,8 +48,8 @@ from addon.services import Services
 from addon.settings import Solution
 from addon.store.errors import Contention
 from addon.store.records import Conference
-from addon.sync.execute import meeting_request
 from addon.sync.keys import create_key, delete_key, next_generation
+from addon.sync.provider_calls import meeting_request
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from urllib.parse import urlsplit
 
 from addon.calendar.client import CalendarClient
 from addon.conference_data import conference_data_resource, join_digest, owner_parameters
-from addon.emulator.conferencing import ConferencingState
-from addon.local.datastore_emulator import DatastoreEmulator
 from addon.providers.rest import RestProvider
 from addon.settings import Solution
 from addon.store.datastore import Store
 from addon.store.records import CalendarState, Conference, EventSnapshot
-from addon.sync.execute import meeting_request
 from addon.sync.keys import create_key
+from addon.sync.provider_calls import meeting_request
+from localgoogle.datastore_emulator import DatastoreEmulator
+from localgoogle.vendors.rest import ConferencingState
 from tests.procs import RECORDED, SOLUTION, EmulatorSide
 
 BENCH_SOLUTION = Solution(SOLUTION, "Web conference", "https://x.example/l.png", "rest", {})

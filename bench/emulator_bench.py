@@ -24,10 +24,10 @@ from googleapiclient.discovery import build
 # Runnable as a plain script from anywhere: the repository root holds the ``addon`` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from addon.emulator.app import create_emulator_app
-from addon.emulator.listing import ListParams, list_events
-from addon.emulator.models import CalendarState
-from addon.emulator.server import serve
+from localgoogle.app import create_emulator_app
+from localgoogle.calendar.listing import ListParams, list_events
+from localgoogle.calendar.models import CalendarState
+from localgoogle.server import serve
 
 USER = "bench@example.com"
 

@@ -37,7 +37,6 @@ from typing import Any
 
 import requests
 
-from addon.local.datastore_emulator import free_port
 from addon.store.datastore import Store
 from bench.common import (
     change_events,
@@ -48,6 +47,7 @@ from bench.common import (
     set_calendar,
     take_token,
 )
+from localgoogle.datastore_emulator import free_port
 from tests.invariants import violations
 from tests.procs import (
     RECORDED,

@@ -73,8 +73,8 @@ def run_ours(args: argparse.Namespace) -> tuple[float, dict[str, Any]]:
 
 
 def run_seed(args: argparse.Namespace, strict: bool) -> tuple[float, dict[str, Any]]:
-    from addon.emulator.client import calendar_service
     from bench.baseline_seed import SeedSync, ThirdParty, UserProperties
+    from localgoogle.calendar.client import calendar_service
 
     service = calendar_service(args.emulator, args.token)
     third = ThirdParty(args.emulator + "/_conferencing")

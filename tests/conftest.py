@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from addon.local.datastore_emulator import DatastoreEmulator
+from localgoogle.datastore_emulator import DatastoreEmulator
 
 
 @pytest.fixture(scope="session")

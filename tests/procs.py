@@ -35,14 +35,14 @@ import requests
 from flask import Flask
 
 from addon.deployment import render
-from addon.emulator.app import create_emulator_app
-from addon.emulator.client import calendar_service
-from addon.emulator.conferencing import ConferencingState, conferencing_blueprint
-from addon.emulator.server import serve
-from addon.local.datastore_emulator import free_port
 from addon.settings import from_env
 from addon.store.datastore import Store
 from addon.store.records import CalendarState
+from localgoogle.app import create_emulator_app
+from localgoogle.calendar.client import calendar_service
+from localgoogle.datastore_emulator import free_port
+from localgoogle.server import serve
+from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from addon.local.datastore_emulator import free_port
+from localgoogle.datastore_emulator import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -38,8 +38,8 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert "make run" in COMMANDS
     assert "exec make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^run:.*\n\t\$\(BIN\)/python -m addon\.local$", makefile, re.MULTILINE)
-    # `python -m addon.local` itself is started and stopped by tests/local/test_runner.py.
+    assert re.search(r"^run:.*\n\t\$\(BIN\)/python -m localrun$", makefile, re.MULTILINE)
+    # `python -m localrun` itself is started and stopped by tests/localrun/test_runner.py.
 
 
 def test_every_command_is_covered() -> None:
@@ -48,7 +48,7 @@ def test_every_command_is_covered() -> None:
         "make test",
         ".venv/bin/flask --app app ",
         "gcloud ",
-        ".venv/bin/python -m addon.emulator",
+        ".venv/bin/python -m localgoogle",
     )
     for command in COMMANDS:
         assert command.startswith(known), f"README command with no test: {command}"
@@ -87,7 +87,7 @@ def test_deployment_command_renders() -> None:
 
 
 def test_emulator_command_serves_calendar() -> None:
-    command = next(c for c in COMMANDS if "-m addon.emulator" in c)
+    command = next(c for c in COMMANDS if "-m localgoogle" in c)
     port = free_port()
     argv = shlex.split(
         command.replace("8090", str(port)).replace(".venv/bin/python", sys.executable)
@@ -111,6 +111,9 @@ def test_emulator_command_serves_calendar() -> None:
             timeout=5,
         )
         assert r.status_code == 200 and r.json()["kind"] == "calendar#events"
+        # The standalone command serves the add-on host beside the Calendar.
+        host = requests.get(f"{base}/_emulator/addon", timeout=5).json()
+        assert host["installed"] is False and host["certsUrl"].endswith("/oauth2/v1/certs")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)

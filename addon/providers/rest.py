@@ -1,6 +1,6 @@
 """Reference client for a vendor's REST conferencing API (the ``rest`` provider).
 
-The API it speaks (``addon.emulator.conferencing`` implements it for tests and local runs):
+The API it speaks (``localgoogle.vendors.rest`` implements it for tests and local runs):
 
 ``POST   {base}/meetings``                  create; body: title, start, end, timeZone,
                                             attendees, organizer, recurrence, calendarId,

@@ -33,34 +33,34 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from addon.calendar.client import CalendarClient
 from addon.calendar.errors import (
-    CalendarError,
-    Forbidden,
-    NotFound,
-    QuotaExceeded,
     SyncTokenInvalid,
-    Unauthorized,
 )
 from addon.conference_data import carried_conference
 from addon.providers.base import ConferenceProvider
 from addon.settings import Solution
 from addon.store.datastore import Store
 from addon.store.errors import LeaseLost, StoreError
-from addon.store.records import Conference
+from addon.sync.batch import process_batch
 from addon.sync.execute import Executor
 from addon.sync.lease import LeaseGuard
 from addon.sync.plan import (
     DeleteMeeting,
     PlanContext,
-    foreign_conference_ids,
     is_cancelled,
-    plan_event,
+)
+from addon.sync.report import (
+    LEASE_LOST,
+    Stop,
+    SyncReport,
+    SyncRun,
+    finish_report,
+    stop_for,
 )
 
 log = logging.getLogger(__name__)
@@ -70,57 +70,6 @@ RECONCILE_BATCH = 100
 # How long an onCreate meeting may wait for its event to show it before the event is read
 # (a user may keep the event's dialog open a while before saving).
 ABANDONED_AFTER = timedelta(hours=1)
-QUOTA_RETRY_SECONDS = 300.0
-LEASE_LOST = "lease lost (another process took over); nothing more stored"
-
-
-@dataclass
-class SyncReport:
-    """What one run did (stored as the calendar's ``last_result``, shown in logs)."""
-
-    calendar_id: str
-    mode: str = "incremental"
-    pages: int = 0
-    changes: int = 0
-    replayed: int = 0
-    reconciled: int = 0
-    retired: int = 0
-    actions: dict[str, int] = field(default_factory=dict)
-    provider_calls: dict[str, int] = field(default_factory=dict)
-    pending: int = 0
-    failed: int = 0
-    parked: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    superseded: int = 0
-    write_backs: int = 0
-    conflicts: int = 0
-    token_stored: bool = False
-    token_expired: bool = False
-    error: str | None = None
-    retry_in: float | None = None
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class SyncRun:
-    """The outcome of one trigger: ``busy`` (someone else syncs; marked dirty) or the reports
-    of the runs made under our lease."""
-
-    calendar_id: str
-    status: str
-    reports: list[SyncReport] = field(default_factory=list)
-
-
-@dataclass
-class _Stop:
-    """Why a run stopped early: retry later (``retry``) or wait for a person (``attention``)."""
-
-    error: str
-    retry: float | None = None
-    attention: str | None = None
 
 
 class SyncEngine:
@@ -249,14 +198,14 @@ class SyncEngine:
         role = state.access_role if state else None
         token = None if state is None or state.needs_full_sync else state.sync_token
         next_token: str | None = None
-        stop: _Stop | None = None
+        stop: Stop | None = None
         lost = False
         try:
             replay = [p.event for p in pending.values() if not p.parked]
             if replay:
                 report.replayed = len(replay)
                 executor.context = PlanContext(calendar_id, self._solution_ids, role)
-                self._process(replay, executor, report, guard)
+                process_batch(self._store, replay, executor, report, guard)
             if token is not None:
                 try:
                     next_token, role = self._list(calendar, executor, report, guard, token, role)
@@ -276,7 +225,7 @@ class SyncEngine:
         except LeaseLost:
             lost = True
         except Exception as exc:
-            stop = self._stop_for(exc)
+            stop = stop_for(exc)
             if stop is None:
                 raise
             next_token = None
@@ -286,8 +235,8 @@ class SyncEngine:
             except LeaseLost:
                 lost = True
             except StoreError as exc:
-                stop, next_token = stop or self._stop_for(exc), None
-        self._finish_report(report, executor, started)
+                stop, next_token = stop or stop_for(exc), None
+        finish_report(report, executor, started)
         if lost:
             report.error = LEASE_LOST
             return report
@@ -327,36 +276,6 @@ class SyncEngine:
         )
         return report
 
-    @staticmethod
-    def _finish_report(report: SyncReport, executor: Executor, started: float) -> None:
-        out = executor.outcome
-        report.provider_calls = dict(out.provider_calls)
-        report.pending, report.failed, report.parked = out.pending, out.failed, out.parked
-        report.write_backs, report.conflicts = out.write_backs, out.conflicts
-        report.skipped, report.superseded = dict(out.skipped), out.superseded
-        report.retired = out.retired
-        report.seconds = round(time.monotonic() - started, 3)
-
-    @staticmethod
-    def _stop_for(exc: Exception) -> _Stop | None:
-        """How a run-stopping failure is handled; None: not ours to handle (a bug: raise)."""
-        error = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, Unauthorized):
-            # The trigger's token expired or was revoked: retrying with it cannot help.
-            why = "Calendar refused the user's token (401): syncing resumes with the next trigger"
-            return _Stop(error, attention=why)
-        if isinstance(exc, Forbidden | NotFound):
-            why = (
-                f"the subscriber can no longer read this calendar ({exc.status} {exc.reason}): "
-                "it resumes when access is back"
-            )
-            return _Stop(error, attention=why)
-        if isinstance(exc, QuotaExceeded):
-            return _Stop(error, retry=QUOTA_RETRY_SECONDS)
-        if isinstance(exc, CalendarError | StoreError):
-            return _Stop(error, retry=0.0)
-        return None
-
     def _list(
         self,
         calendar: CalendarClient,
@@ -385,7 +304,7 @@ class SyncEngine:
                     for i in items
                     if isinstance(i.get("id"), str) and not is_cancelled(i)
                 )
-            self._process(items, executor, report, guard)
+            process_batch(self._store, items, executor, report, guard)
             guard.tick()
             next_token = page.get("nextSyncToken") or next_token
         return next_token, role
@@ -413,9 +332,9 @@ class SyncEngine:
             event = calendar.get_event(calendar_id, conf.event_id)
             batch.append(event or {"id": conf.event_id, "status": "cancelled"})
             if len(batch) >= RECONCILE_BATCH:
-                self._process(batch, executor, report, guard)
+                process_batch(self._store, batch, executor, report, guard)
                 batch = []
-        self._process(batch, executor, report, guard)
+        process_batch(self._store, batch, executor, report, guard)
         executor.flush()
 
     def _check_abandoned(
@@ -447,54 +366,4 @@ class SyncEngine:
             action = DeleteMeeting(conf, gone, "the event never showed the conference")
             report.actions["DeleteMeeting"] = report.actions.get("DeleteMeeting", 0) + 1
             executor.run(action, gone)
-        self._process(shown, executor, report, guard)
-
-    def _process(
-        self,
-        events: Iterable[Mapping[str, Any]],
-        executor: Executor,
-        report: SyncReport,
-        guard: LeaseGuard,
-    ) -> None:
-        batch = list(events)
-        if not batch:
-            return
-        calendar_id = report.calendar_id
-        # Records are read per batch; keep the executor's memory to one batch.
-        executor.latest.clear()
-        ids: list[str] = []
-        for e in batch:
-            for key in ("id", "recurringEventId"):
-                if isinstance(e.get(key), str):
-                    ids.append(e[key])
-        records = self._store.get_conferences(calendar_id, ids)
-        owners: dict[str, Conference] = {}
-        for conference_id in foreign_conference_ids(batch, records):
-            found = self._store.find_by_conference_id(conference_id)
-            if found:
-                owners[conference_id] = found[0]
-        for event in batch:
-            event_id = event.get("id")
-            parked = executor.pending.get(str(event_id))
-            if (
-                parked is not None
-                and parked.parked
-                and parked.event.get("etag") == event.get("etag")
-            ):
-                continue  # parked until its event changes (or a person retries it)
-            actions = plan_event(event, records, owners, executor.context)
-            for action in actions:
-                name = type(action).__name__
-                report.actions[name] = report.actions.get(name, 0) + 1
-                executor.run(action, event)
-            executor.settle(event)
-            if actions:
-                # Provider calls can be slow: a page's worth must not outlive the lease.
-                guard.tick()
-                # Later changes in the same batch (pending replay, then the listing) must be
-                # planned against what we just did, or they would be applied twice.
-                for key in ("id", "recurringEventId"):
-                    ref = event.get(key)
-                    if isinstance(ref, str) and ref in executor.latest:
-                        records[ref] = executor.latest[ref]
-        executor.flush()
+        process_batch(self._store, shown, executor, report, guard)

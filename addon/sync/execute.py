@@ -1,5 +1,8 @@
 """Carry out planned actions: provider calls, conditional write-backs, record updates.
 
+Provider calls with bounded retries live in ``provider_calls``, the If-Match write-back in
+``write_back``, what a run writes in ``ledger``.
+
 * **Keys.** Every provider call carries an idempotency key naming its target
   (``addon.sync.keys``): a crash after the call replays the same key and the vendor applies it
   once; a different operation never reuses a key.
@@ -30,8 +33,6 @@ from addon.calendar.errors import (
     BadRequest,
     CalendarUnavailable,
     Forbidden,
-    NotFound,
-    PreconditionFailed,
 )
 from addon.conference_data import (
     carried_conference,
@@ -43,7 +44,6 @@ from addon.conference_data import (
 from addon.providers.base import (
     ConferenceProvider,
     Meeting,
-    MeetingRequest,
     OccurrenceChange,
     ProviderError,
     ProviderUnavailable,
@@ -66,17 +66,15 @@ from addon.sync.plan import (
     WriteBack,
     write_back,
 )
+from addon.sync.provider_calls import (
+    PROVIDER_ATTEMPTS,
+    PROVIDER_BACKOFF,
+    ProviderCalls,
+    meeting_request,
+)
+from addon.sync.write_back import RetryLater, patch_if_match
 
 log = logging.getLogger(__name__)
-
-WRITE_BACK_ATTEMPTS = 5
-PROVIDER_ATTEMPTS = 3
-PROVIDER_BACKOFF = 0.2
-
-
-class RetryLater(Exception):
-    """The action could not finish now (write-back conflicts kept coming); it is kept as a
-    pending change and replayed on the next sync."""
 
 
 @dataclass
@@ -96,37 +94,6 @@ class Outcome:
 
     def count(self, kind: str) -> None:
         self.provider_calls[kind] = self.provider_calls.get(kind, 0) + 1
-
-
-def call_budget(
-    provider: ConferenceProvider,
-    attempts: int = PROVIDER_ATTEMPTS,
-    backoff: float = PROVIDER_BACKOFF,
-) -> float:
-    """The longest one provider operation may take: every attempt timing out, plus backoff."""
-    waits = sum(backoff * 2**i for i in range(attempts - 1))
-    return float(attempts * provider.timeout_seconds + waits)
-
-
-def meeting_request(
-    calendar_id: str, event_id: str, solution: Solution, event: Mapping[str, Any] | None
-) -> MeetingRequest:
-    snap = EventSnapshot.from_event(event or {})
-    organizer = (event or {}).get("organizer")
-    return MeetingRequest(
-        calendar_id=calendar_id,
-        event_id=event_id,
-        solution_id=solution.id,
-        summary=snap.summary,
-        start=snap.start,
-        end=snap.end,
-        time_zone=snap.time_zone,
-        attendees=snap.attendees,
-        organizer=organizer.get("email") if isinstance(organizer, Mapping) else None,
-        recurrence=snap.recurrence,
-        options=solution.options,
-        event_version=snap.updated,
-    )
 
 
 def _target(action: Action) -> str | None:
@@ -162,16 +129,16 @@ class Executor:
         self._solutions = solutions
         self._calendar_id = calendar_id
         self._owner = owner
-        self._guard = guard
-        self._attempts = provider_attempts
-        self._backoff = provider_backoff
-        self._sleep = sleep
-        self._clock = clock
         self.context = PlanContext(calendar_id, frozenset(solutions))
-        # Once a provider is found down in this run, later actions go straight to pending
-        # instead of waiting through the same retries again.
-        self._down: set[str] = set()
         self.outcome = Outcome()
+        self._calls = ProviderCalls(
+            providers,
+            guard,
+            self.outcome.count,
+            attempts=provider_attempts,
+            backoff=provider_backoff,
+            sleep=sleep,
+        )
         self.ledger = Ledger(
             store=store, calendar_id=calendar_id, owner=owner, pending=pending, clock=clock
         )
@@ -206,23 +173,8 @@ class Executor:
         self._stage(self._current(conference).with_(state="retired"))
         self.outcome.retired += 1
 
-    # ---- provider calls with bounded retries, inside the lease ----------------------------
     def _call(self, solution_id: str, kind: str, fn: Callable[[], Any]) -> Any:
-        provider = self._providers[solution_id]
-        if solution_id in self._down:
-            raise ProviderUnavailable("provider marked down earlier in this run")
-        for attempt in range(self._attempts):
-            # Never start a call the lease might not outlast (raises LeaseLost if taken).
-            self._guard.ensure(provider.timeout_seconds)
-            try:
-                self.outcome.count(kind)
-                return fn()
-            except ProviderUnavailable:
-                if attempt + 1 == self._attempts:
-                    self._down.add(solution_id)
-                    raise
-                self._sleep(self._backoff * 2**attempt)
-        raise AssertionError("unreachable")
+        return self._calls.call(solution_id, kind, fn)
 
     # ---- one action ---------------------------------------------------------------------
     def run(self, action: Action, event: Mapping[str, Any]) -> None:
@@ -403,14 +355,7 @@ class Executor:
         self._write_back(self.latest[event_id], event)
 
     def _write_back(self, conf: Conference, event: Mapping[str, Any]) -> None:
-        """Put ``conf``'s conference data on its event with If-Match; on 412 re-read and retry.
-
-        The user may be editing the same event in another client: If-Match makes sure we
-        never overwrite their change, and the re-read picks it up before trying again. When
-        the re-read shows another conference than the one we meant to replace (the user picked
-        a solution meanwhile, another add-on's), the event is no longer ours to write: stop,
-        the next sync plans from what it shows.
-        """
+        """Put ``conf``'s conference data on its event (If-Match, see ``write_back``)."""
         solution = self._solutions.get(conf.solution_id)
         if solution is None:
             return
@@ -427,32 +372,18 @@ class Executor:
             icon_uri=solution.logo_url,
             parameters=owner_parameters(conf.calendar_id, conf.event_id, conf.solution_id),
         )
-        current: Mapping[str, Any] | None = event
-        for _ in range(WRITE_BACK_ATTEMPTS):
-            if current is None or current.get("status") == "cancelled":
-                return  # gone meanwhile; the next sync sees the tombstone and deletes
-            etag = current.get("etag")
-            if not isinstance(etag, str):
-                current = self._calendar.get_event(conf.calendar_id, conf.event_id)
-                continue
-            try:
-                self._calendar.patch_conference_data(conf.calendar_id, conf.event_id, etag, data)
-            except PreconditionFailed:
-                self.outcome.conflicts += 1
-                current = self._calendar.get_event(conf.calendar_id, conf.event_id)
-                now = carried_conference(current) if current is not None else None
-                if current is not None and (now is None or now.conference_id not in replaces):
-                    # The concurrent edit removed the conference or put another one there:
-                    # that is the user's call, and the next sync acts on it.
-                    return
-                continue
-            except NotFound:
-                return
-            self.outcome.write_backs += 1
-            # Keep the snapshot: it is what the provider was told. The written event may carry
-            # a concurrent user edit (that is why we retried); the next sync must still see it
-            # as a change and update the meeting.
-            latest = self._current(conf)
-            self._stage(latest.with_(confirmed=True, written_digest=join_digest(latest.meeting)))
+
+        def conflicted() -> None:
+            self.outcome.conflicts += 1
+
+        written = patch_if_match(
+            self._calendar, conf.calendar_id, conf.event_id, event, data, replaces, conflicted
+        )
+        if not written:
             return
-        raise RetryLater("the write-back kept conflicting with concurrent edits")
+        self.outcome.write_backs += 1
+        # Keep the snapshot: it is what the provider was told. The written event may carry
+        # a concurrent user edit (that is why we retried); the next sync must still see it
+        # as a change and update the meeting.
+        latest = self._current(conf)
+        self._stage(latest.with_(confirmed=True, written_digest=join_digest(latest.meeting)))

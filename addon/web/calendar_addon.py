@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from addon.conferences import create_conference
 from addon.errors import ApiError
 from addon.event_object import parse_event_object
-from addon.sync.engine import SyncRun
+from addon.sync.report import SyncRun
 from addon.web.requests import json_object, require_google, services
 
 bp = Blueprint("calendar_addon", __name__, url_prefix="/calendar")

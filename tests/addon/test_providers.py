@@ -15,7 +15,6 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from addon.emulator.conferencing import ConferencingState, create_conferencing_app
 from addon.markup import conference_data_markup
 from addon.providers.base import (
     Meeting,
@@ -29,6 +28,7 @@ from addon.providers.jitsi import JitsiProvider
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import UnknownProvider, build_provider, known_providers
 from addon.providers.rest import RestProvider
+from localgoogle.vendors.rest import ConferencingState, create_conferencing_app
 
 SECRET = "room-secret-0123456789"
 START = {"dateTime": "2030-05-01T10:00:00+02:00", "timeZone": "Europe/Paris"}

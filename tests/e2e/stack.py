@@ -19,15 +19,15 @@ from flask import Flask
 from addon import create_app
 from addon.calendar.client import RetryPolicy
 from addon.deployment import render
-from addon.emulator.app import create_emulator_app
-from addon.emulator.client import calendar_service
-from addon.emulator.conferencing import ConferencingState, conferencing_blueprint
-from addon.emulator.server import serve
-from addon.local.datastore_emulator import free_port
 from addon.services import Services
 from addon.settings import Settings, Solution
 from addon.store.datastore import Store
-from tests.emulator.discovery_schema import validate_response
+from localgoogle.app import create_emulator_app
+from localgoogle.calendar.client import calendar_service
+from localgoogle.datastore_emulator import free_port
+from localgoogle.server import serve
+from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
+from tests.localgoogle.calendar.discovery_schema import validate_response
 
 SOLUTION = "web-conference"
 RECORDED = "recorded-web-conference"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from addon import create_app
-from addon.local.datastore_emulator import free_port
+from localgoogle.datastore_emulator import free_port
 
 pytestmark = pytest.mark.datastore
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from addon.local.datastore_emulator import DatastoreEmulator
 from addon.store.datastore import Store
+from localgoogle.datastore_emulator import DatastoreEmulator
 from tests.procs import EmulatorSide, Gunicorn, emulator_side, install_deployment
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.local.datastore_emulator import DatastoreEmulator
+from localgoogle.datastore_emulator import DatastoreEmulator
 from tests.procs import ROOT
 
 pytestmark = pytest.mark.datastore

@@ -8,7 +8,6 @@ import random
 
 import pytest
 
-from addon.local.datastore_emulator import DatastoreEmulator
 from bench.faults import (
     CaseResult,
     Sizes,
@@ -21,6 +20,7 @@ from bench.faults import (
     case_sigkill,
 )
 from bench.faults_review import REVIEW_CASES
+from localgoogle.datastore_emulator import DatastoreEmulator
 
 pytestmark = pytest.mark.datastore
 

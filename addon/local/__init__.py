@@ -1,1 +1,0 @@
-"""Local development stack: emulators and the one-command runner (not used in production)."""

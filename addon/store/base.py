@@ -1,0 +1,98 @@
+"""What every part of the store shares: the Datastore client and clock, entity keys, and
+transactions retried through contention and brief outages."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Self, TypeVar
+
+from addon.store.entities import CALENDAR, CONFERENCE, PENDING
+from addon.store.errors import Contention, StoreUnavailable
+
+T = TypeVar("T")
+
+# Contending transactions in one entity group are aborted all but one at a time (a burst of
+# picks on one calendar, a trigger storm): retry with jittered backoff for this long at most.
+TRANSACTION_BUDGET_SECONDS = 10.0
+TRANSACTION_ATTEMPTS = 40
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatastoreBase:
+    """``client`` is a ``google.cloud.datastore.Client``; ``clock`` stamps what is written."""
+
+    def __init__(
+        self,
+        client: Any,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        transaction_budget: float = TRANSACTION_BUDGET_SECONDS,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._transaction_budget = transaction_budget
+
+    @classmethod
+    def connect(cls, project: str, namespace: str | None = None) -> Self:
+        from google.cloud import datastore
+
+        return cls(datastore.Client(project=project, namespace=namespace))
+
+    # ---- keys and transactions ----------------------------------------------------------
+    def _cal_key(self, calendar_id: str) -> Any:
+        return self._client.key(CALENDAR, calendar_id)
+
+    def _conf_key(self, calendar_id: str, event_id: str) -> Any:
+        return self._client.key(CALENDAR, calendar_id, CONFERENCE, event_id)
+
+    def _pending_key(self, calendar_id: str, event_id: str) -> Any:
+        return self._client.key(CALENDAR, calendar_id, PENDING, event_id)
+
+    def _transaction(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in a transaction, retrying on contention (``Contention`` when the budget
+        runs out). ``fn`` may run several times; only the attempt that committed counts."""
+
+        def attempt() -> T:
+            with self._client.transaction():
+                return fn()
+
+        return self._retrying(attempt)
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, retrying with jittered backoff while Datastore aborts it for contention
+        (strongly consistent reads of an entity group abort too while it is being written) or
+        is briefly unavailable; ``Contention`` or ``StoreUnavailable`` past the budget."""
+        from google.api_core import exceptions as gexc
+
+        deadline = time.monotonic() + self._transaction_budget
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                return fn()
+            except (gexc.Aborted, gexc.Conflict) as exc:
+                if time.monotonic() >= deadline or attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise Contention(f"aborted {attempt + 1} times: {exc}") from exc
+            except (
+                gexc.ServiceUnavailable,
+                gexc.DeadlineExceeded,
+                gexc.InternalServerError,
+            ) as exc:
+                if time.monotonic() >= deadline or attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise StoreUnavailable(f"Datastore unavailable: {type(exc).__name__}") from exc
+            time.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """One cheap lookup; raises when Datastore cannot be reached (readiness checks)."""
+        self._client.get(self._client.key("Readiness", "ping"), timeout=timeout, retry=None)
+
+
+def eq(prop: str, value: Any) -> Any:
+    from google.cloud.datastore.query import PropertyFilter
+
+    return PropertyFilter(prop, "=", value)

@@ -1,0 +1,216 @@
+"""Calendar state on Datastore: sync token, subscription, the sync lease, the run summary.
+
+Every change is a transactional read-decide-write of the ``Calendar`` entity (``_decide``),
+where ``due`` is derived in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from addon.store.base import DatastoreBase, eq
+from addon.store.entities import (
+    CALENDAR,
+    CALENDAR_UNINDEXED,
+    calendar_from_entity,
+    calendar_to_props,
+)
+from addon.store.records import CalendarState
+
+T = TypeVar("T")
+
+
+class CalendarRecords(DatastoreBase):
+    # ---- calendar state -----------------------------------------------------------------
+    def get_calendar(self, calendar_id: str) -> CalendarState | None:
+        return self._retrying(lambda: self._read_calendar(calendar_id))
+
+    def _read_calendar(self, calendar_id: str) -> CalendarState | None:
+        """One read, no retry: inside a transaction a retry belongs to the transaction."""
+        entity = self._client.get(self._cal_key(calendar_id))
+        return calendar_from_entity(calendar_id, entity) if entity is not None else None
+
+    def _get_or_new_calendar(self, calendar_id: str) -> CalendarState:
+        return self._read_calendar(calendar_id) or CalendarState(calendar_id=calendar_id)
+
+    def _put_calendar(self, state: CalendarState) -> None:
+        from google.cloud import datastore
+
+        entity = datastore.Entity(
+            self._cal_key(state.calendar_id), exclude_from_indexes=CALENDAR_UNINDEXED
+        )
+        entity.update(calendar_to_props(state))
+        self._client.put(entity)
+
+    def update_calendar(
+        self, calendar_id: str, change: Callable[[CalendarState], CalendarState | None]
+    ) -> CalendarState:
+        """Read-modify-write one calendar's state in a transaction; ``change`` returning None
+        means "no write"."""
+
+        def decide(state: CalendarState) -> tuple[CalendarState | None, None]:
+            return change(state), None
+
+        return self._decide(calendar_id, decide)[0]
+
+    def _decide(
+        self,
+        calendar_id: str,
+        decide: Callable[[CalendarState], tuple[CalendarState | None, T]],
+    ) -> tuple[CalendarState, T]:
+        """Transactional read-decide-write of one calendar's state.
+
+        ``decide`` returns the new state (None: no write) and an outcome for the caller. It may
+        run several times (Datastore aborts contending transactions); only the outcome of the
+        attempt that committed is returned. ``due`` is derived here, in one place.
+        """
+
+        def run() -> tuple[CalendarState, T]:
+            current = self._get_or_new_calendar(calendar_id)
+            new, outcome = decide(current)
+            if new is None:
+                return current, outcome
+            due = bool(new.dirty or new.pending_count or new.needs_full_sync or new.retry_at)
+            new = new.with_(due=due)
+            self._put_calendar(new)
+            return new, outcome
+
+        return self._transaction(run)
+
+    def subscribe(self, calendar_id: str, user_email: str | None) -> bool:
+        """Mark the calendar subscribed; True if it was not before (first conference)."""
+        current = self.get_calendar(calendar_id)
+        if current is not None and current.subscribed:
+            return False  # the common case, without a transaction; subscription is never undone
+
+        def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
+            if state.subscribed:
+                return None, False
+            return state.with_(subscribed=True, subscribed_by=user_email), True
+
+        return self._decide(calendar_id, decide)[1]
+
+    def mark_needs_full_sync(self, calendar_id: str, reason: str) -> None:
+        self.update_calendar(
+            calendar_id,
+            lambda s: s.with_(
+                needs_full_sync=True,
+                sync_token=None,
+                last_result={**s.last_result, "error": reason},
+            ),
+        )
+
+    # ---- lease --------------------------------------------------------------------------
+    def acquire_lease(self, calendar_id: str, owner: str, seconds: int) -> bool:
+        """Take the calendar's sync lease, or mark it dirty so the holder runs again."""
+        now = self._clock()
+
+        def decide(state: CalendarState) -> tuple[CalendarState, bool]:
+            free = state.lease_owner is None or (
+                state.lease_expires is not None and state.lease_expires <= now
+            )
+            if free:
+                expires = now + timedelta(seconds=seconds)
+                return state.with_(lease_owner=owner, lease_expires=expires, dirty=False), True
+            return state.with_(dirty=True), False
+
+        return self._decide(calendar_id, decide)[1]
+
+    def renew_lease(self, calendar_id: str, owner: str, seconds: int) -> bool:
+        """Extend our lease; False if we lost it (expired and taken): stop writing then."""
+        now = self._clock()
+
+        def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
+            if state.lease_owner != owner:
+                return None, False
+            return state.with_(lease_expires=now + timedelta(seconds=seconds)), True
+
+        return self._decide(calendar_id, decide)[1]
+
+    def finish_run(self, calendar_id: str, owner: str, seconds: int) -> bool:
+        """End of one sync run: True = lease released; False = triggers arrived meanwhile
+        (dirty), the lease is kept and renewed and the caller must run again."""
+        now = self._clock()
+
+        def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
+            if state.lease_owner != owner:
+                return None, True
+            if state.dirty:
+                expires = now + timedelta(seconds=seconds)
+                return state.with_(dirty=False, lease_expires=expires), False
+            return state.with_(lease_owner=None, lease_expires=None), True
+
+        return self._decide(calendar_id, decide)[1]
+
+    def release_lease(self, calendar_id: str, owner: str) -> None:
+        self.update_calendar(
+            calendar_id,
+            lambda s: s.with_(lease_owner=None, lease_expires=None)
+            if s.lease_owner == owner
+            else None,
+        )
+
+    def store_sync_result(
+        self,
+        calendar_id: str,
+        owner: str,
+        *,
+        sync_token: str | None,
+        result: dict[str, Any],
+        pending_count: int,
+        parked_count: int = 0,
+        retry_in: float | None = None,
+        attention: str | None = None,
+        access_role: str | None = None,
+        full_sync_failed: bool = False,
+    ) -> bool:
+        """Store the new sync token and the run's summary, only while we hold the lease.
+
+        A holder whose lease expired (it was slow or paused) must not overwrite the token
+        a newer holder stored: that is how the token never goes backwards. ``retry_in``
+        (seconds) means work was left behind and the calendar is retried then; None clears
+        the retry schedule.
+        """
+        now = self._clock()
+
+        def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
+            if state.lease_owner != owner:
+                return None, False
+            summary = state.with_(
+                last_sync_at=now,
+                last_result=result,
+                pending_count=pending_count,
+                parked_count=parked_count,
+                attention=attention,
+                access_role=access_role or state.access_role,
+                retry_count=state.retry_count + 1 if retry_in is not None else 0,
+                retry_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
+            )
+            if sync_token is None:
+                return summary.with_(
+                    needs_full_sync=state.needs_full_sync or full_sync_failed
+                ), True
+            return summary.with_(
+                sync_token=sync_token,
+                token_generation=state.token_generation + 1,
+                token_stored_at=now,
+                needs_full_sync=False,
+            ), True
+
+        return self._decide(calendar_id, decide)[1]
+
+    def due_calendars(self, limit: int = 500) -> list[str]:
+        """Calendars with work to do (dirty, pending changes, full sync needed, a retry due).
+
+        An indexed equality query on ``due``: its cost grows with the due calendars only.
+        """
+        query = self._client.query(kind=CALENDAR)
+        query.add_filter(filter=eq("due", True))
+        query.keys_only()
+        return [e.key.name for e in query.fetch(limit=limit)]
+
+    def all_calendars(self) -> list[CalendarState]:
+        query = self._client.query(kind=CALENDAR)
+        return [calendar_from_entity(e.key.name, e) for e in query.fetch()]

@@ -1,0 +1,212 @@
+"""Per-event records on Datastore: ``Conference`` (an event's meeting) and ``Pending`` (a change
+to replay or parked), and the sync's fenced compare-and-set batch commit of both."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from addon.store.base import DatastoreBase, eq
+from addon.store.entities import (
+    CONFERENCE,
+    CONFERENCE_UNINDEXED,
+    PENDING,
+    PENDING_UNINDEXED,
+    conference_from_entity,
+    conference_to_props,
+    pending_from_entity,
+    pending_to_props,
+)
+from addon.store.errors import LeaseLost
+from addon.store.records import Conference, EventSnapshot, PendingChange
+
+# Datastore commits at most 500 mutations; the lease check reads one more entity.
+BATCH_ENTITIES = 400
+LOOKUP_KEYS = 1000
+
+
+@dataclass
+class BatchResult:
+    """What ``commit_batch`` stored: the records with their new versions, and the event ids
+    whose records were not written because they changed since the sync read them."""
+
+    stored: list[Conference] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+
+
+class ConferenceRecords(DatastoreBase):
+    # ---- conferences --------------------------------------------------------------------
+    def get_conference(self, calendar_id: str, event_id: str) -> Conference | None:
+        key = self._conf_key(calendar_id, event_id)
+        entity = self._retrying(lambda: self._client.get(key))
+        return conference_from_entity(entity) if entity is not None else None
+
+    def get_conferences(self, calendar_id: str, event_ids: Iterable[str]) -> dict[str, Conference]:
+        keys = [self._conf_key(calendar_id, e) for e in dict.fromkeys(event_ids)]
+        out: dict[str, Conference] = {}
+        for i in range(0, len(keys), LOOKUP_KEYS):
+            chunk = keys[i : i + LOOKUP_KEYS]
+            for entity in self._retrying(functools.partial(self._client.get_multi, chunk)):
+                conf = conference_from_entity(entity)
+                out[conf.event_id] = conf
+        return out
+
+    def find_by_conference_id(self, conference_id: str) -> list[Conference]:
+        query = self._client.query(kind=CONFERENCE)
+        query.add_filter(filter=eq("conference_id", conference_id))
+        found = self._retrying(lambda: list(query.fetch(limit=10)))
+        return [conference_from_entity(e) for e in found]
+
+    def list_conferences(self, calendar_id: str, *, active_only: bool = True) -> list[Conference]:
+        """The calendar's records; ``active_only``: those still needing provider work (not
+        deleted, not retired)."""
+        query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
+        confs = [conference_from_entity(e) for e in self._retrying(lambda: list(query.fetch()))]
+        return [c for c in confs if c.state == "active"] if active_only else confs
+
+    def unconfirmed_conferences(self, calendar_id: str) -> list[Conference]:
+        """Live records of onCreate that no listing has shown on their event yet (an index-
+        served query: ancestor and equality filters only)."""
+        query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
+        query.add_filter(filter=eq("confirmed", False))
+        query.add_filter(filter=eq("state", "active"))
+        found = self._retrying(lambda: list(query.fetch()))
+        return [conference_from_entity(e) for e in found]
+
+    def _conference_entity(self, conference: Conference) -> Any:
+        from google.cloud import datastore
+
+        entity = datastore.Entity(
+            self._conf_key(conference.calendar_id, conference.event_id),
+            exclude_from_indexes=CONFERENCE_UNINDEXED,
+        )
+        entity.update(conference_to_props(conference))
+        return entity
+
+    def _stamped(self, conference: Conference, version: int) -> Conference:
+        now = self._clock()
+        return conference.with_(
+            created_at=conference.created_at or now, updated_at=now, version=version
+        )
+
+    def put_conference(self, conference: Conference) -> Conference:
+        """Unconditional write (tools, tests, seeding); the service writes through
+        ``save_creation`` and ``commit_batch``."""
+        stored = self._stamped(conference, conference.version + 1)
+        self._client.put(self._conference_entity(stored))
+        return stored
+
+    def save_creation(self, conference: Conference) -> tuple[Conference, bool, Conference | None]:
+        """Store a record for a meeting just created by onCreate, unless a record for the same
+        event and solution is live (a concurrent duplicate won). Returns the stored record,
+        whether ours was written, and the record it replaced (its meeting is the caller's to
+        retire). A smaller transaction than any other: one entity."""
+
+        def run() -> tuple[Conference, bool, Conference | None]:
+            found = self._client.get(self._conf_key(conference.calendar_id, conference.event_id))
+            existing = conference_from_entity(found) if found is not None else None
+            if (
+                existing is not None
+                and existing.live
+                and existing.solution_id == conference.solution_id
+            ):
+                return existing, False, None
+            stored = self._stamped(conference, (existing.version if existing else 0) + 1)
+            self._client.put(self._conference_entity(stored))
+            return stored, True, existing
+
+        return self._transaction(run)
+
+    def commit_batch(
+        self,
+        calendar_id: str,
+        owner: str,
+        records: Sequence[Conference],
+        pending_puts: Sequence[PendingChange] = (),
+        pending_deletes: Sequence[str] = (),
+    ) -> BatchResult:
+        """A sync's writes, fenced by its lease (see the module docstring).
+
+        Each record is written only if the stored one is still at ``record.version`` and not
+        from a newer event version; it is stored with ``version + 1``. Raises ``LeaseLost``
+        (nothing of that chunk written) when ``owner`` no longer holds the lease.
+        """
+        ops: list[tuple[str, Any]] = [("record", r) for r in records]
+        ops += [("pending", p) for p in pending_puts]
+        ops += [("unpend", e) for e in pending_deletes]
+        result = BatchResult()
+        for i in range(0, len(ops), BATCH_ENTITIES):
+            chunk = ops[i : i + BATCH_ENTITIES]
+            stored, superseded = self._transaction(
+                functools.partial(self._commit_chunk, calendar_id, owner, chunk)
+            )
+            result.stored.extend(stored)
+            result.superseded.extend(superseded)
+        return result
+
+    def _commit_chunk(
+        self, calendar_id: str, owner: str, chunk: list[tuple[str, Any]]
+    ) -> tuple[list[Conference], list[str]]:
+        from google.cloud import datastore
+
+        calendar = self._client.get(self._cal_key(calendar_id))
+        if calendar is None or calendar.get("lease_owner") != owner:
+            raise LeaseLost(calendar_id)
+        records = [r for kind, r in chunk if kind == "record"]
+        keys = [self._conf_key(calendar_id, r.event_id) for r in records]
+        current = {e.key.name: e for e in self._client.get_multi(keys)} if keys else {}
+        stored: list[Conference] = []
+        superseded: list[str] = []
+        for record in records:
+            entity = current.get(record.event_id)
+            version = int(entity.get("version", 0)) if entity is not None else 0
+            newer = entity is not None and record.snapshot.is_older_than(
+                EventSnapshot.from_dict(json.loads(entity["snapshot"]))
+            )
+            if version != record.version or newer:
+                superseded.append(record.event_id)
+                continue
+            new = self._stamped(record, version + 1)
+            self._client.put(self._conference_entity(new))
+            stored.append(new)
+        now = self._clock()
+        for kind, item in chunk:
+            if kind == "pending":
+                entity = datastore.Entity(
+                    self._pending_key(calendar_id, item.event_id),
+                    exclude_from_indexes=PENDING_UNINDEXED,
+                )
+                entity.update(pending_to_props(dataclasses.replace(item, updated_at=now)))
+                self._client.put(entity)
+            elif kind == "unpend":
+                self._client.delete(self._pending_key(calendar_id, item))
+        return stored, superseded
+
+    # ---- pending changes ----------------------------------------------------------------
+    def put_pending(self, change: PendingChange) -> None:
+        """Unfenced write of one pending change (tools and tests)."""
+        from google.cloud import datastore
+
+        entity = datastore.Entity(
+            self._pending_key(change.calendar_id, change.event_id),
+            exclude_from_indexes=PENDING_UNINDEXED,
+        )
+        entity.update(pending_to_props(change))
+        self._client.put(entity)
+
+    def delete_pending(self, calendar_id: str, event_id: str) -> None:
+        self._client.delete(self._pending_key(calendar_id, event_id))
+
+    def list_pending(self, calendar_id: str) -> list[PendingChange]:
+        """Every pending change of the calendar, parked ones included (``parked`` says)."""
+        query = self._client.query(kind=PENDING, ancestor=self._cal_key(calendar_id))
+        found = self._retrying(lambda: list(query.fetch()))
+        return [pending_from_entity(calendar_id, e) for e in found]
+
+    def count_pending(self, calendar_id: str) -> int:
+        """Pending changes still to be replayed (parked ones are not)."""
+        return sum(1 for p in self.list_pending(calendar_id) if not p.parked)

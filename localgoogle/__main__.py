@@ -1,0 +1,31 @@
+"""``python -m localgoogle --host 127.0.0.1 --port 8090``: the Calendar emulator and add-on host."""
+
+from __future__ import annotations
+
+import argparse
+
+from werkzeug.serving import make_server
+
+from localgoogle.app import create_emulator_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Local Google Calendar API v3 emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--base-url", default=None, help="public base URL for resource URIs")
+    args = parser.parse_args(argv)
+    app = create_emulator_app(base_url=args.base_url)
+    # threaded: every request on its own thread; the state lock makes operations atomic.
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"Calendar emulator on http://{args.host}:{server.server_port}/calendar/v3/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

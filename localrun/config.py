@@ -1,0 +1,110 @@
+"""What the local stack runs with: its ports, the add-on's environment, and the bootstrap.
+
+One place decides how the parts are wired, so the runner (``python -m localrun``) and the
+tests that build the same stack in-process cannot drift apart:
+
+* ``LocalPorts`` — backend (the add-on under gunicorn), emulator (Calendar API, add-on host,
+  fake conferencing server and console in one process) and the Datastore emulator.
+* ``backend_env(ports)`` — the ``ADDON_*`` variables the add-on reads (``addon.settings``).
+  Locally both solutions use the ``rest`` provider against the fake conferencing server
+  mounted on the emulator at ``/_conferencing``, so the console can show meeting state and
+  inject outages; production defaults to the ``jitsi`` provider (``settings.DEFAULT_SOLUTIONS``).
+* ``bootstrap(emulator_url, settings)`` — install the add-on's deployment in the emulator's
+  add-on host (as ``gcloud workspace-add-ons deployments create`` would) and create the demo
+  users.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import requests
+
+from addon.deployment import render
+from addon.settings import Settings
+from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
+
+HOST = "127.0.0.1"
+PROJECT = "local-addon"
+DEMO_USERS = ("alice@example.com", "bob@example.com")
+CONFERENCING_PREFIX = "/_conferencing"
+LOGO_URL = "https://www.gstatic.com/images/branding/product/2x/calendar_48dp.png"
+
+
+@dataclass(frozen=True)
+class LocalPorts:
+    backend: int = 8080
+    emulator: int = 8090
+    datastore: int = 8081
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://{HOST}:{self.backend}"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://{HOST}:{self.emulator}"
+
+    @property
+    def datastore_host(self) -> str:
+        return f"{HOST}:{self.datastore}"
+
+
+def local_solutions(conferencing_url: str) -> list[dict[str, object]]:
+    """The two solutions, both on the fake conferencing server (``rest`` provider)."""
+    options = {"base_url": conferencing_url}
+    return [
+        {
+            "id": "web-conference",
+            "name": "Web conference",
+            "logoUrl": LOGO_URL,
+            "provider": "rest",
+            "options": options,
+        },
+        {
+            "id": "recorded-web-conference",
+            "name": "Recorded web conference",
+            "logoUrl": LOGO_URL,
+            "provider": "rest",
+            "options": options,
+        },
+    ]
+
+
+def backend_env(
+    ports: LocalPorts, *, project: str = PROJECT, sync_mode: str = "background"
+) -> dict[str, str]:
+    """The environment of the add-on backend: ID-token verification stays on and checks
+    tokens against the emulator's certs, Calendar calls go to the emulator."""
+    emulator = ports.emulator_url
+    return {
+        "ADDON_ENV": "local",
+        "ADDON_BASE_URL": ports.backend_url,
+        "ADDON_VERIFY_ID_TOKENS": "true",
+        "ADDON_CERTS_URL": f"{emulator}/oauth2/v1/certs",
+        "ADDON_CALENDAR_API_ENDPOINT": f"{emulator}/calendar/v3/",
+        "ADDON_DATASTORE_PROJECT": project,
+        "DATASTORE_EMULATOR_HOST": ports.datastore_host,
+        "ADDON_SOLUTIONS": json.dumps(local_solutions(emulator + CONFERENCING_PREFIX)),
+        "ADDON_SYNC_MODE": sync_mode,
+        # The emulator's host signs users' ID tokens for this client id.
+        "ADDON_OAUTH_CLIENT_ID": DEFAULT_OAUTH_CLIENT_ID,
+    }
+
+
+def bootstrap(
+    emulator_url: str, settings: Settings, users: tuple[str, ...] = DEMO_USERS
+) -> dict[str, str]:
+    """Install the deployment and create ``users``; returns ``{email: access token}``."""
+    with requests.Session() as http:
+        r = http.post(
+            f"{emulator_url}/_emulator/addon/deployment", json=render(settings), timeout=10
+        )
+        r.raise_for_status()
+        tokens = {}
+        for email in users:
+            r = http.post(f"{emulator_url}/_emulator/users", json={"email": email}, timeout=10)
+            r.raise_for_status()
+            tokens[email] = str(r.json()["accessToken"])
+    return tokens

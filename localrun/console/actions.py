@@ -1,0 +1,267 @@
+"""What a person can do in the console. Each action takes the console and the posted form
+and returns the sentence to show; ``ConsoleError`` says what went wrong.
+
+Calendar changes go through the Calendar API as the user (so the add-on host sees them as
+changes and fires the add-on's trigger, as Google does); picking a solution goes through the
+add-on host, which calls the add-on's onCreateFunction. A copy inserts a new event with the
+same body, conference data included (``conferenceDataVersion=1``): that is what copying an
+event in Calendar does, and the add-on must then give the copy a meeting of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from localrun.console import Console
+from localrun.console.client import ConsoleError
+
+Form = MultiDict[str, str]
+Action = Callable[[Console, Form], str]
+
+ACTIONS: dict[str, Action] = {}
+
+CONFERENCING_OUTAGE = "conferencing-outage"
+CALENDAR_429 = "calendar-429"
+# The sync reads Calendar with events.list (and events.get when reconciling).
+CALENDAR_429_METHODS = ("calendar.events.list", "calendar.events.get")
+MAX_FAULT_SECONDS = 600
+# Fields a copy carries over (what Calendar's "Duplicate" keeps).
+COPIED_FIELDS = (
+    "summary",
+    "description",
+    "location",
+    "start",
+    "end",
+    "attendees",
+    "recurrence",
+    "conferenceData",
+)
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    def register(fn: Action) -> Action:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def run(console: Console, name: str, form: Form) -> str:
+    fn = ACTIONS.get(name)
+    if fn is None:
+        raise ConsoleError(f"unknown action {name!r}")
+    return fn(console, form)
+
+
+# -- form reading ----------------------------------------------------------------------------
+
+
+def _field(form: Form, name: str) -> str:
+    value = (form.get(name) or "").strip()
+    if not value:
+        raise ConsoleError(f"{name} is required")
+    return value
+
+
+def _number(form: Form, name: str, default: int, low: int, high: int) -> int:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConsoleError(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ConsoleError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _user(form: Form) -> str:
+    return _field(form, "user")
+
+
+def _start(form: Form) -> datetime:
+    raw = (form.get("start") or "").strip()
+    if not raw:
+        return default_start()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConsoleError("start must be a date and time such as 2030-01-07T10:00") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def default_start(now: datetime | None = None) -> datetime:
+    """The next full hour after the coming hour: soon, but clearly in the future."""
+    now = now or datetime.now(UTC)
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+
+
+def _when(moment: datetime) -> dict[str, str]:
+    return {"dateTime": moment.isoformat(), "timeZone": "UTC"}
+
+
+def _shift(time_obj: dict[str, Any], delta: timedelta) -> dict[str, Any]:
+    if "dateTime" not in time_obj:
+        raise ConsoleError("only timed events can be moved here (this one lasts all day)")
+    moved = datetime.fromisoformat(time_obj["dateTime"]) + delta
+    return {**time_obj, "dateTime": moved.isoformat()}
+
+
+def _solution_name(console: Console, solution_id: str) -> str:
+    deployment = console.client.deployment() or {}
+    for s in deployment.get("addOns", {}).get("calendar", {}).get("conferenceSolution", []):
+        if s.get("id") == solution_id:
+            return str(s.get("name") or solution_id)
+    return solution_id
+
+
+# -- Calendar actions ------------------------------------------------------------------------
+
+
+@action("create")
+def create_event(console: Console, form: Form) -> str:
+    user = _user(form)
+    start = _start(form)
+    minutes = _number(form, "duration", 30, 5, 24 * 60)
+    body: dict[str, Any] = {
+        "summary": (form.get("title") or "").strip() or "New meeting",
+        "start": _when(start),
+        "end": _when(start + timedelta(minutes=minutes)),
+    }
+    guests = [g.strip() for g in (form.get("guests") or "").replace(";", ",").split(",")]
+    if any(guests):
+        body["attendees"] = [{"email": g} for g in guests if g]
+    weekly = form.get("weekly") in ("on", "1", "true")
+    if weekly:
+        body["recurrence"] = [f"RRULE:FREQ=WEEKLY;COUNT={_number(form, 'count', 6, 2, 52)}"]
+    event = console.client.insert_event(user, user, body)
+    message = f"Created {'weekly series' if weekly else 'event'} “{body['summary']}”."
+    solution = (form.get("solution") or "").strip()
+    if solution:
+        message += " " + _pick(console, user, event["id"], solution)
+    return message
+
+
+def _pick(console: Console, user: str, event_id: str, solution_id: str) -> str:
+    answer = console.client.pick_conference(user, user, event_id, solution_id)
+    name = _solution_name(console, solution_id)
+    if answer.get("requestedScopes"):
+        return f"The add-on asked for more permissions: {', '.join(answer['requestedScopes'])}."
+    error = answer.get("error")
+    if error:
+        return f"{name}: the add-on answered a conference error ({error.get('type')})."
+    if not answer.get("applied"):
+        return f"{name}: the add-on answered, but the event does not exist (yet)."
+    return f"{name} added to the event."
+
+
+@action("pick")
+def pick_solution(console: Console, form: Form) -> str:
+    return _pick(console, _user(form), _field(form, "event_id"), _field(form, "solution_id"))
+
+
+@action("move")
+def move_event(console: Console, form: Form) -> str:
+    user, event_id = _user(form), _field(form, "event_id")
+    minutes = _number(form, "minutes", 60, -7 * 24 * 60, 7 * 24 * 60)
+    event = console.client.get_event(user, user, event_id)
+    delta = timedelta(minutes=minutes)
+    console.client.patch_event(
+        user,
+        user,
+        event_id,
+        {"start": _shift(event["start"], delta), "end": _shift(event["end"], delta)},
+    )
+    what = "Occurrence" if event.get("recurringEventId") else "Event"
+    return f"{what} moved by {minutes:+d} min."
+
+
+@action("retitle")
+def retitle_event(console: Console, form: Form) -> str:
+    user, event_id, title = _user(form), _field(form, "event_id"), _field(form, "title")
+    console.client.patch_event(user, user, event_id, {"summary": title})
+    return f"Renamed to “{title}”."
+
+
+@action("guest")
+def add_guest(console: Console, form: Form) -> str:
+    user, event_id, email = _user(form), _field(form, "event_id"), _field(form, "email")
+    if "@" not in email:
+        raise ConsoleError("a guest is an email address")
+    event = console.client.get_event(user, user, event_id)
+    attendees = list(event.get("attendees") or [])
+    if any(a.get("email", "").lower() == email.lower() for a in attendees):
+        raise ConsoleError(f"{email} is already a guest")
+    console.client.patch_event(user, user, event_id, {"attendees": [*attendees, {"email": email}]})
+    return f"Added {email} as a guest."
+
+
+@action("copy")
+def copy_event(console: Console, form: Form) -> str:
+    user, event_id = _user(form), _field(form, "event_id")
+    event = console.client.get_event(user, user, event_id)
+    body = {k: event[k] for k in COPIED_FIELDS if k in event}
+    copy = console.client.insert_event(user, user, body, conference_version=1)
+    carried = " (with the original's conference data)" if "conferenceData" in body else ""
+    return f"Copied to a new event {copy['id'][:10]}…{carried}."
+
+
+@action("delete")
+def delete_event(console: Console, form: Form) -> str:
+    user, event_id = _user(form), _field(form, "event_id")
+    console.client.delete_event(user, user, event_id)
+    return "Event deleted."
+
+
+@action("cancel-occurrence")
+def cancel_occurrence(console: Console, form: Form) -> str:
+    user, instance_id = _user(form), _field(form, "event_id")
+    console.client.delete_event(user, user, instance_id)
+    return "Occurrence cancelled."
+
+
+# -- sync and fault injection ----------------------------------------------------------------
+
+
+@action("expire-sync-token")
+def expire_sync_token(console: Console, form: Form) -> str:
+    user = _user(form)
+    console.client.expire_sync_tokens(user)
+    return (
+        f"Sync tokens of {user} expired: the next sync gets 410 and runs a full sync "
+        "(change an event to trigger one)."
+    )
+
+
+@action("conferencing-outage")
+def conferencing_outage(console: Console, form: Form) -> str:
+    seconds = _number(form, "seconds", 30, 1, MAX_FAULT_SECONDS)
+    console.conferencing.set_fault("down")
+    console.windows.open(CONFERENCING_OUTAGE, seconds, lambda: console.conferencing.set_fault(None))
+    return f"Conferencing API answers 503 for {seconds} s."
+
+
+@action("conferencing-restore")
+def conferencing_restore(console: Console, form: Form) -> str:
+    console.windows.close(CONFERENCING_OUTAGE, lambda: console.conferencing.set_fault(None))
+    return "Conferencing API is back."
+
+
+@action("calendar-429")
+def calendar_rate_limit(console: Console, form: Form) -> str:
+    seconds = _number(form, "seconds", 20, 1, MAX_FAULT_SECONDS)
+    rules = [{"method": m, "status": 429, "rate": 1.0} for m in CALENDAR_429_METHODS]
+    console.client.set_calendar_fault({"rules": rules})
+    console.windows.open(CALENDAR_429, seconds, console.client.clear_calendar_faults)
+    return f"Calendar answers 429 rateLimitExceeded to events.list/get for {seconds} s."
+
+
+@action("calendar-restore")
+def calendar_restore(console: Console, form: Form) -> str:
+    console.windows.close(CALENDAR_429, console.client.clear_calendar_faults)
+    return "Calendar faults cleared."

@@ -1,0 +1,182 @@
+"""The calendar column: events, their instances and exceptions, each with the conference it
+carries, the meeting the vendor holds for it and the add-on's record of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from addon.store.records import Conference
+from localrun.console.text import event_time, recurrence_text, when
+
+
+@dataclass
+class MeetingView:
+    id: str
+    title: str | None
+    when: str
+    attendees: list[str]
+    occurrences: list[str]
+    updates: int
+    deleted: bool
+
+
+@dataclass
+class ConferenceView:
+    conference_id: str
+    solution: str
+    join_url: str | None
+    phone: str | None
+    pin: str | None
+    more_url: str | None
+    meeting: MeetingView | None
+    record: str | None  # the add-on's Datastore record, summarised
+    shared_with: list[str] = field(default_factory=list)
+
+
+@dataclass
+class InstanceView:
+    id: str
+    when: str
+    status: str  # scheduled | moved | cancelled
+    summary: str | None
+
+
+@dataclass
+class EventView:
+    id: str
+    summary: str
+    when: str
+    sort_key: str
+    cancelled: bool
+    recurrence: str | None
+    attendees: list[str]
+    conference: ConferenceView | None
+    instances: list[InstanceView] = field(default_factory=list)
+    exceptions: list[EventView] = field(default_factory=list)
+
+
+def meeting_view(meeting: Mapping[str, Any]) -> MeetingView:
+    occurrences = []
+    for occ in meeting.get("occurrences") or []:
+        if not isinstance(occ, Mapping):
+            continue
+        kind = "cancelled" if occ.get("cancelled") or occ.get("status") == "cancelled" else "moved"
+        original = occ.get("originalStart") or occ.get("originalStartTime")
+        label = when(original) if isinstance(original, Mapping) else str(occ.get("eventId", ""))
+        if kind == "moved" and isinstance(occ.get("start"), Mapping):
+            label += f" → {when(occ['start'], occ.get('end'))}"
+        occurrences.append(f"{kind}: {label}")
+    return MeetingView(
+        id=str(meeting.get("id")),
+        title=meeting.get("title"),
+        when=when(meeting.get("start"), meeting.get("end")),
+        attendees=list(meeting.get("attendees") or []),
+        occurrences=occurrences,
+        updates=int(meeting.get("updates") or 0),
+        deleted=bool(meeting.get("deleted")),
+    )
+
+
+def record_text(record: Conference | None) -> str | None:
+    if record is None:
+        return None
+    confirmed = "confirmed" if record.confirmed else "not yet seen in a listing"
+    return f"{record.state}, {confirmed}, meeting {record.conference_id}"
+
+
+def conference_view(
+    event: Mapping[str, Any],
+    meetings: Mapping[str, Mapping[str, Any]],
+    records: Mapping[str, Conference],
+) -> ConferenceView | None:
+    data = event.get("conferenceData")
+    if not isinstance(data, Mapping) or not data.get("conferenceId"):
+        record = records.get(str(event.get("id")))
+        if record is None:
+            return None
+        # Our record without conference data on the event: Calendar has not stored it yet.
+        data = {"conferenceId": record.conference_id, "conferenceSolution": {}}
+    conference_id = str(data["conferenceId"])
+    points = {
+        str(ep.get("entryPointType")): ep
+        for ep in data.get("entryPoints") or []
+        if isinstance(ep, Mapping)
+    }
+    phone = points.get("phone", {})
+    solution = data.get("conferenceSolution") or {}
+    meeting = meetings.get(conference_id)
+    return ConferenceView(
+        conference_id=conference_id,
+        solution=str(solution.get("name") or solution.get("key", {}).get("type") or "conference"),
+        join_url=points.get("video", {}).get("uri"),
+        phone=phone.get("label") or phone.get("uri"),
+        pin=phone.get("pin"),
+        more_url=points.get("more", {}).get("uri"),
+        meeting=meeting_view(meeting) if meeting is not None else None,
+        record=record_text(records.get(str(event.get("id")))),
+    )
+
+
+def instance_view(instance: Mapping[str, Any]) -> InstanceView:
+    if instance.get("status") == "cancelled":
+        status = "cancelled"
+    elif instance.get("originalStartTime") and instance.get("start") != instance.get(
+        "originalStartTime"
+    ):
+        status = "moved"
+    else:
+        status = "scheduled"
+    start = instance.get("start") or instance.get("originalStartTime")
+    return InstanceView(
+        id=str(instance.get("id")),
+        when=when(start, instance.get("end") if status != "cancelled" else None),
+        status=status,
+        summary=instance.get("summary"),
+    )
+
+
+def event_views(
+    events: Iterable[Mapping[str, Any]],
+    meetings: Mapping[str, Mapping[str, Any]],
+    records: Mapping[str, Conference],
+    instances: Mapping[str, list[dict[str, Any]]],
+) -> list[EventView]:
+    """One card per event or series (its changed occurrences nested), upcoming first,
+    deleted ones last."""
+    cards: dict[str, EventView] = {}
+    exceptions: list[tuple[str, EventView]] = []
+    for event in events:
+        view = EventView(
+            id=str(event.get("id")),
+            summary=str(event.get("summary") or "(no title)"),
+            when=when(event.get("start"), event.get("end")),
+            sort_key=str(event_time(event.get("start")) or datetime.max.replace(tzinfo=UTC)),
+            cancelled=event.get("status") == "cancelled",
+            recurrence=recurrence_text(event.get("recurrence")),
+            attendees=[
+                str(a.get("email")) for a in event.get("attendees") or [] if isinstance(a, Mapping)
+            ],
+            conference=conference_view(event, meetings, records),
+            instances=[instance_view(i) for i in instances.get(str(event.get("id")), [])],
+        )
+        parent = event.get("recurringEventId")
+        if isinstance(parent, str):
+            exceptions.append((parent, view))
+        else:
+            cards[view.id] = view
+    for parent, view in exceptions:
+        if parent in cards:
+            cards[parent].exceptions.append(view)
+    # Two live events pointing at one meeting: the copied-event failure mode, made visible.
+    owners: dict[str, list[str]] = {}
+    for card in cards.values():
+        if card.conference and not card.cancelled:
+            owners.setdefault(card.conference.conference_id, []).append(card.id)
+    for card in cards.values():
+        if card.conference and not card.cancelled:
+            others = owners[card.conference.conference_id]
+            card.conference.shared_with = [o for o in others if o != card.id]
+    return sorted(cards.values(), key=lambda c: (c.cancelled, c.sort_key, c.id))

@@ -1,0 +1,104 @@
+"""The status panel: the calendar's sync state as the add-on recorded it, in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from addon.store.records import CalendarState, PendingChange
+from localrun.console.text import TIMES, ago
+
+
+@dataclass
+class StatusView:
+    calendar_id: str
+    known: bool
+    subscribed: bool
+    subscribed_by: str | None
+    host_subscribers: list[str]
+    token: str
+    token_age: str
+    last_sync: str
+    last_result: str
+    pending: int
+    needs_full_sync: bool
+    lease: str | None
+    error: str | None
+    faults: list[str]
+    # (event id, what it stood for, why) of each change parked as needing attention.
+    parked: list[tuple[str, str, str]] = field(default_factory=list)
+    next_retry: str | None = None
+    attention: str | None = None
+
+
+def summarise_report(report: Mapping[str, Any]) -> str:
+    if not report:
+        return "no sync yet"
+    parts = [
+        f"{report.get('mode', '?')} sync",
+        f"{report.get('pages', 0)} list call(s)",
+        f"{report.get('changes', 0)} change(s)",
+    ]
+    actions = report.get("actions") or {}
+    if actions:
+        parts.append(", ".join(f"{k}{TIMES}{v}" for k, v in sorted(actions.items())))
+    if report.get("token_expired"):
+        parts.append("410: token expired → full sync + reconcile")
+    if report.get("replayed"):
+        parts.append(f"replayed {report['replayed']}")
+    if report.get("pending"):
+        parts.append(f"{report['pending']} pending")
+    if report.get("parked"):
+        parts.append(f"{report['parked']} parked")
+    if report.get("error"):
+        parts.append(f"error: {report['error']}")
+    return " · ".join(parts)
+
+
+def status_view(
+    calendar_id: str,
+    state: CalendarState | None,
+    pending: int,
+    subscribers: list[str],
+    faults: list[str],
+    now: datetime,
+    error: str | None = None,
+    parked: Iterable[PendingChange] = (),
+) -> StatusView:
+    if state is None:
+        return StatusView(
+            calendar_id, False, False, None, subscribers, "none", "—", "never",
+            "no sync yet", pending, False, None, error, faults,
+        )  # fmt: skip
+    lease = None
+    if state.lease_owner and state.lease_expires and state.lease_expires > now:
+        lease = f"held by {state.lease_owner[:18]} until {state.lease_expires:%H:%M:%S}"
+    return StatusView(
+        calendar_id=calendar_id,
+        known=True,
+        subscribed=state.subscribed,
+        subscribed_by=state.subscribed_by,
+        host_subscribers=subscribers,
+        token=f"generation {state.token_generation}" if state.sync_token else "none",
+        token_age=ago(state.token_stored_at, now) if state.sync_token else "—",
+        last_sync=ago(state.last_sync_at, now),
+        last_result=summarise_report(state.last_result),
+        pending=pending,
+        needs_full_sync=state.needs_full_sync,
+        lease=lease,
+        error=error,
+        faults=faults,
+        parked=[(p.event_id, p.action, p.last_error or "") for p in parked],
+        next_retry=_next_retry(state, now),
+        attention=state.attention,
+    )
+
+
+def _next_retry(state: CalendarState, now: datetime) -> str | None:
+    if state.retry_at is None:
+        return None
+    seconds = (state.retry_at - now).total_seconds()
+    when = f"in {seconds:.0f} s" if seconds > 0 else "due now"
+    return f"{when} (attempt {state.retry_count + 1}, at {state.retry_at:%H:%M:%S})"

@@ -1,0 +1,86 @@
+"""The local stack in the test process: the emulator side exactly as the runner composes it
+(``create_local_emulator_app``: Calendar emulator, add-on host, fake conferencing server,
+console), the real add-on app configured from ``backend_env`` (inline sync, so a settled
+trigger means a finished sync), and the real Datastore emulator of the test session."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import Flask
+
+from addon import create_app
+from addon.calendar.client import RetryPolicy
+from addon.settings import from_env
+from localgoogle.datastore_emulator import DatastoreEmulator, free_port
+from localgoogle.server import serve
+from localgoogle.vendors.rest import ConferencingState
+from localrun.config import LocalPorts, backend_env, bootstrap
+from localrun.emulator_stack import create_local_emulator_app
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+
+
+@dataclass
+class LocalStack:
+    ports: LocalPorts
+    emulator_app: Flask
+    addon_app: Flask
+    tokens: dict[str, str]
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.ports.emulator_url}/console/"
+
+    @property
+    def conferencing(self) -> ConferencingState:
+        state: ConferencingState = self.emulator_app.extensions["conferencing"]
+        return state
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every trigger call is answered (inline sync: every sync finished)."""
+        r = requests.post(
+            f"{self.ports.emulator_url}/_emulator/addon/flush",
+            json={"timeout": timeout},
+            timeout=60,
+        )
+        assert r.status_code == 200 and r.json()["idle"], r.text
+
+    def sync_runs(self, calendar_id: str = ALICE) -> int:
+        """How many sync runs the add-on has recorded (what the console's log will show)."""
+        return len(self.addon_app.extensions["addon"].store.recent_sync_runs(calendar_id, 50))
+
+    def calendar(self, method: str, path: str, user: str = ALICE, **kwargs: Any) -> Any:
+        r = requests.request(
+            method,
+            f"{self.ports.emulator_url}/calendar/v3{path}",
+            headers={"Authorization": f"Bearer {self.tokens[user]}"},
+            timeout=30,
+            **kwargs,
+        )
+        assert r.status_code < 300, (r.status_code, r.text)
+        return r.json() if r.content else None
+
+
+@contextlib.contextmanager
+def running_local_stack(datastore: DatastoreEmulator) -> Iterator[LocalStack]:
+    ports = LocalPorts(backend=free_port(), emulator=free_port(), datastore=datastore.port)
+    settings = from_env(backend_env(ports, project=datastore.project, sync_mode="inline"))
+    emulator_app = create_local_emulator_app(
+        datastore_project=datastore.project, public_url=ports.emulator_url
+    )
+    addon_app = create_app(settings)
+    addon_app.extensions["addon"].calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
+    with serve(emulator_app, port=ports.emulator), serve(addon_app, port=ports.backend):
+        tokens = bootstrap(ports.emulator_url, settings)
+        try:
+            yield LocalStack(ports, emulator_app, addon_app, tokens)
+        finally:
+            with contextlib.suppress(Exception):
+                LocalStack(ports, emulator_app, addon_app, tokens).settle(10)
+            emulator_app.extensions["addon_host"].close()
