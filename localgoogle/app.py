@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Flask
 
 from localgoogle import addon_host
-from localgoogle.calendar.app import RESET_HOOKS, create_calendar_app
+from localgoogle.calendar.app import create_calendar_app
+from localgoogle.calendar.control import RESET_HOOKS
 from localgoogle.calendar.models import CalendarState
 
 

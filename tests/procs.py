@@ -45,6 +45,24 @@ from localgoogle.server import serve
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state letter) of every process, read from /proc."""
+    table: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
+        fields = stat.rsplit(")", 1)[1].split()
+        table[int(entry.name)] = (int(fields[1]), fields[0])
+    return table
+
+
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 SOLUTION = "web-conference"
 RECORDED = "recorded-web-conference"
@@ -257,19 +275,11 @@ class Gunicorn:
         if self.proc is None:
             return []
         master = self.proc.pid
-        out = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # Field 4 (after the parenthesised command name) is the parent pid.
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == master and fields[0] != "Z":
-                out.append(int(entry.name))
-        return sorted(out)
+        return sorted(
+            pid
+            for pid, (parent, state) in process_table().items()
+            if parent == master and state != "Z"
+        )
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no cleanup runs, leases stay taken."""

@@ -6,13 +6,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from localgoogle.calendar import control, views
+from localgoogle.calendar.control import RESET_HOOKS
 from localgoogle.calendar.exceptions import ApiError
 from localgoogle.calendar.models import CalendarState
-
-# ``app.config`` key: callables run by ``POST /_emulator/reset`` after the calendars are
-# emptied, so what is composed beside the Calendar (the add-on host) is reset with it
-# without the Calendar knowing what it is.
-RESET_HOOKS = "EMULATOR_RESET_HOOKS"
 
 
 def create_calendar_app(

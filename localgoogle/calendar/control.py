@@ -28,6 +28,11 @@ from localgoogle.calendar import exceptions as exc
 from localgoogle.calendar.clock import rfc3339
 from localgoogle.calendar.models import CalendarState
 
+# ``app.config`` key: callables run by ``POST /_emulator/reset`` after the calendars are
+# emptied, so what is composed beside the Calendar (the add-on host) is reset with it
+# without the Calendar knowing what it is.
+RESET_HOOKS = "EMULATOR_RESET_HOOKS"
+
 bp = Blueprint("emulator_control", __name__, url_prefix="/_emulator")
 
 
@@ -69,7 +74,7 @@ def create_user() -> Response:
 def reset() -> Response:
     state().reset()
     # Whatever is composed beside the Calendar (the add-on host) is part of "everything".
-    for hook in current_app.config.get("EMULATOR_RESET_HOOKS", []):
+    for hook in current_app.config.get(RESET_HOOKS, []):
         hook()
     return jsonify({})
 

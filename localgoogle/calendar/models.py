@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -270,29 +270,37 @@ class CalendarState:
             return invitations.answer_organizer(self, cal, event_id)
         return invitations.fan_out(self, cal, event_id, old)
 
+    def _write_and_spread(
+        self, calendar_of: Callable[[], CalendarData], event_id: str, body: dict[str, Any],
+        version: int, if_match: str | None, *, replace: bool,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Resolve the calendar (``calendar_of`` raises if the caller may not write), write
+        the event and reach its invitations, all under the lock; listeners run after it."""
+        with self.lock:
+            cal = calendar_of()
+            old = self._current(cal, event_id)[0]
+            new = self._write(cal, event_id, body, version, if_match, replace=replace)
+            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
+        self._after_commit(changes)
+        return new
+
     def events_patch(
         self, user: str, calendar_id: str, event_id: str, body: dict[str, Any],
         conference_version: int = 0, if_match: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        with self.lock:
-            cal = self.access(user, calendar_id, write=True)
-            old = self._current(cal, event_id)[0]
-            new = self._write(cal, event_id, body, conference_version, if_match, replace=False)
-            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
-        self._after_commit(changes)
-        return new
+        return self._write_and_spread(
+            lambda: self.access(user, calendar_id, write=True),
+            event_id, body, conference_version, if_match, replace=False,
+        )  # fmt: skip
 
     def events_update(
         self, user: str, calendar_id: str, event_id: str, body: dict[str, Any],
         conference_version: int = 0, if_match: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        with self.lock:
-            cal = self.access(user, calendar_id, write=True)
-            old = self._current(cal, event_id)[0]
-            new = self._write(cal, event_id, body, conference_version, if_match, replace=True)
-            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
-        self._after_commit(changes)
-        return new
+        return self._write_and_spread(
+            lambda: self.access(user, calendar_id, write=True),
+            event_id, body, conference_version, if_match, replace=True,
+        )  # fmt: skip
 
     def events_delete(
         self, user: str, calendar_id: str, event_id: str, if_match: str | None = None
@@ -423,7 +431,7 @@ class CalendarState:
     def host_set_conference_data(
         self, calendar_id: str, event_id: str, conference_data: dict[str, Any]
     ) -> dict[str, Any]:
-        with self.lock:
+        def calendar_of() -> CalendarData:
             cal = self.calendars.get(calendar_id)
             if cal is None:
                 raise KeyError(calendar_id)
@@ -431,13 +439,10 @@ class CalendarState:
                 self._current(cal, event_id)
             except exc.ApiError as error:
                 raise KeyError(event_id) from error
-            old = self._current(cal, event_id)[0]
-            new = self._write(
-                cal, event_id, {"conferenceData": conference_data}, 1, None, replace=False
-            )
-            changes = [(cal.id, event_id), *self._spread(cal, event_id, old)]
-        self._after_commit(changes)
-        return new
+            return cal
+
+        body = {"conferenceData": conference_data}
+        return self._write_and_spread(calendar_of, event_id, body, 1, None, replace=False)
 
     def host_user_token(self, email: str) -> str:
         return self.create_user(email)

@@ -20,6 +20,7 @@ import requests
 from localgoogle.datastore_emulator import free_port
 from localrun.command import port_free
 from localrun.config import LocalPorts
+from tests.procs import process_table
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "the local stack is up"
@@ -87,16 +88,7 @@ def started(ports: LocalPorts) -> Iterator[RunnerProcess]:
 
 def descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (children in other sessions included), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    parents = {p: parent for p, (parent, _state) in process_table().items()}
     found: set[int] = set()
     frontier = [pid]
     while frontier:
