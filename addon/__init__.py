@@ -1,9 +1,11 @@
 """Google Calendar conferencing add-on backend (HTTP runtime).
 
 ``create_app(settings)`` builds the Flask app; ``app.py`` exposes ``app`` for gunicorn.
-Layout: ``web/`` endpoints, ``conferences`` creation flow, ``sync/`` the sync engine,
-``calendar/`` the Calendar client, ``store/`` Datastore, ``providers/`` conferencing systems,
-``emulator/`` the local stand-in for Google Calendar, ``local/`` the one-command local stack.
+Layout: ``web/`` endpoints, ``conferences`` creation flow, ``scheduling`` who runs a sync
+(a trigger, a Cloud Tasks task) and its follow-ups, ``sync/`` the sync engine, ``tasks/``
+Cloud Tasks (names, bodies, sealed tokens, the queue client), ``calendar/`` the Calendar
+client, ``store/`` Datastore, ``providers/`` conferencing systems. The local Google and the
+local stack live outside this package (``localgoogle``, ``localrun``): nothing here imports them.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ def create_app(
     register_error_handlers(app)
 
     from addon import cli
-    from addon.web import calendar_addon, health
+    from addon.web import calendar_addon, health, tasks
 
     app.register_blueprint(calendar_addon.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(tasks.bp)
     cli.register(app)
     if not settings.verify_id_tokens:
         log.warning(

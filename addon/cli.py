@@ -1,6 +1,7 @@
 """Operator commands (``flask --app app <command>``).
 
 * ``deployment --base-url URL``   print the deployment JSON for that public URL.
+* ``create-queue``                create the Cloud Tasks queue with the recommended settings.
 * ``sync CALENDAR_ID | --due``    run a sync now and report what it did (``--retry-parked``: try
   the changes parked as needing attention again, once you fixed their cause). Credentials: an
   access token (``--access-token`` or ``ADDON_SYNC_ACCESS_TOKEN``), or domain-wide delegation
@@ -63,6 +64,14 @@ def register(app: Flask) -> None:
     def deployment_command(base_url: str | None) -> None:
         """Print the Workspace add-on deployment JSON."""
         click.echo(json.dumps(deployment.render(_services().settings, base_url), indent=2))
+
+    @app.cli.command("create-queue")
+    def create_queue_command() -> None:
+        """Create the Cloud Tasks queue (ADDON_TASKS_QUEUE) with the recommended settings."""
+        svc = _services()
+        created = svc.queue.ensure_queue()
+        state = "created" if created else "exists already (settings left as they are)"
+        click.echo(f"{svc.settings.tasks_queue}: {state}")
 
     @app.cli.command("sync")
     @click.argument("calendar_id", required=False)

@@ -44,6 +44,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
+from addon.scheduling import on_trigger
 from addon.services import Services
 from addon.settings import Solution
 from addon.store.errors import Contention
@@ -199,7 +200,7 @@ def _initialize_sync(services: Services, calendar_id: str, token: str | None) ->
         services.store.mark_needs_full_sync(calendar_id, "no user token at creation")
         return
     try:
-        services.start_sync(calendar_id, services.calendar_for_token(token))
+        on_trigger(services, calendar_id, token)
     except Exception as exc:  # the conference must still be returned
         log.warning("initial sync could not start: %s", type(exc).__name__)
         services.store.mark_needs_full_sync(calendar_id, "initial sync failed")

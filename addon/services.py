@@ -1,6 +1,7 @@
 """What every request shares, built once per process and kept on ``app.extensions``:
 settings, providers, ID-token verifiers, the Datastore store, the sync engine, Calendar
-clients. Background work is not here: ``start_sync`` hands it to ``addon.sync.background``.
+clients, the Cloud Tasks queue and the sealer of the tokens its tasks carry. What a trigger
+or a task does with them is ``addon.scheduling``.
 
 Nothing here runs at import time. Providers are built in the factory (so a bad provider option
 stops start-up with a clear message); the Datastore client is built on first use.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +23,12 @@ from addon.providers.base import ConferenceProvider
 from addon.providers.registry import build_provider
 from addon.settings import Settings, SettingsError, Solution
 from addon.store.datastore import Store
-from addon.sync.background import BackgroundSyncs
 from addon.sync.engine import SyncEngine
 from addon.sync.provider_calls import call_budget
-from addon.sync.report import SyncRun
+from addon.tasks.queue import SyncQueue
+from addon.tasks.sealing import TokenSealer
+
+TASK_PATH = "/tasks/sync"
 
 # The lease must outlast a provider operation's whole budget this many times over, so a run
 # renews it between calls with room to spare (ADDON_LEASE_SECONDS is checked at start-up).
@@ -43,10 +45,13 @@ class Services:
     verifier: IdTokenVerifier | None
     store_factory: Callable[[], Store]
     user_verifier: UserIdTokenVerifier | None = None
+    # Proves a task delivery comes from Cloud Tasks (OIDC token of the invoker account).
+    tasks_verifier: IdTokenVerifier | None = None
+    sealer: TokenSealer = field(default_factory=lambda: TokenSealer(*Settings().sealing_keys()))
     calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
     _store: Store | None = field(default=None, init=False)
     _engine: SyncEngine | None = field(default=None, init=False)
-    _background: BackgroundSyncs | None = field(default=None, init=False)
+    _queue: SyncQueue | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
@@ -78,6 +83,11 @@ class Services:
             if settings.oauth_client_id
             else None
         )
+        tasks_verifier = (
+            IdTokenVerifier(settings.certs_url, settings.tasks_invoker, certs=certs)
+            if settings.verify_id_tokens
+            else None
+        )
         factory = store_factory or (
             lambda: Store.connect(settings.datastore_project, settings.datastore_namespace)
         )
@@ -87,6 +97,8 @@ class Services:
             verifier=verifier,
             store_factory=factory,
             user_verifier=user_verifier,
+            tasks_verifier=tasks_verifier,
+            sealer=TokenSealer(*settings.sealing_keys()),
         )
 
     @property
@@ -134,31 +146,21 @@ class Services:
         return self.calendar(credentials, INTERACTIVE_RETRY if interactive else None)
 
     @property
-    def background(self) -> BackgroundSyncs:
+    def queue(self) -> SyncQueue:
+        """The Cloud Tasks queue, built on first use (the client is made for many threads)."""
         with self._lock:
-            if self._background is None:
-                self._background = BackgroundSyncs(
-                    lambda: self.engine,
-                    lambda: self.store,
-                    retry_base_seconds=self.settings.retry_base_seconds,
-                    retry_max_seconds=self.settings.retry_max_seconds,
+            if self._queue is None:
+                s = self.settings
+                self._queue = SyncQueue(
+                    s.tasks_queue,
+                    s.endpoint_url(TASK_PATH),
+                    s.tasks_invoker,
+                    api_endpoint=s.tasks_api_endpoint,
+                    # A task's whole run: its slice, then the last page's provider calls and
+                    # the stores, which the lease bounds.
+                    dispatch_deadline_seconds=s.slice_seconds + s.lease_seconds,
                 )
-            return self._background
-
-    def start_sync(
-        self, calendar_id: str, client: CalendarClient
-    ) -> Future[SyncRun] | SyncRun | None:
-        """Run a sync now (inline mode) or hand it to this process's background syncs."""
-        if self.settings.sync_mode == "inline":
-            return self.engine.sync(calendar_id, client)
-        return self.background.submit(calendar_id, client)
-
-    def close(self) -> None:
-        """Stop background work: cancel follow-ups, wait for running syncs (tests, shutdown)."""
-        with self._lock:
-            background, self._background = self._background, None
-        if background is not None:
-            background.close()
+            return self._queue
 
 
 def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:

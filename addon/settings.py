@@ -11,8 +11,10 @@ A missing or malformed value raises ``SettingsError`` naming the variable and wh
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,9 @@ GOOGLE_API_HOSTS = frozenset({"www.googleapis.com", "googleapis.com"})
 GOOGLE_API_SUFFIX = ".googleapis.com"
 LOCAL_SERVICE_ACCOUNT = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 LOCAL_SECRET_KEY = "local-development-secret-not-for-production"  # noqa: S105 - refused in production
+LOCAL_TASKS_QUEUE = "projects/local-addon/locations/us-central1/queues/calendar-sync"
+LOCAL_TASKS_INVOKER = "tasks-invoker@local-addon.iam.gserviceaccount.com"
+TASKS_QUEUE_PATTERN = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}$")
 
 
 class SettingsError(ValueError):
@@ -79,10 +84,23 @@ class Settings:
     logo_url: str = DEFAULT_LOGO
     sync_lookback_days: int = 1
     lease_seconds: int = 120
-    sync_mode: str = "background"
-    # Work left behind is retried after retry_base_seconds, doubling up to retry_max_seconds.
+    sync_mode: str = "tasks"
+    # Work left behind is retried after retry_base_seconds, doubling up to retry_max_seconds,
+    # at most retry_max_attempts times in a row; then the calendar needs attention.
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 600.0
+    retry_max_attempts: int = 10
+    # Cloud Tasks (sync_mode "tasks"): the queue, who signs the OIDC tokens of its dispatches,
+    # the API endpoint (None: Google's), the debounce window and the time slice of one task.
+    tasks_queue: str = LOCAL_TASKS_QUEUE
+    tasks_invoker: str = LOCAL_TASKS_INVOKER
+    tasks_api_endpoint: str | None = None
+    debounce_seconds: float = 2.0
+    slice_pages: int = 4
+    slice_seconds: float = 10.0
+    # "kid:base64url-32-bytes,..." (the first seals, all open); None: one key derived from
+    # secret_key. Seals the user tokens that ride in task bodies.
+    token_keys: str | None = None
     delegated_credentials_file: str | None = None
     log_level: str = "INFO"
     # Derives unguessable meeting room names (Jitsi); production must set its own.
@@ -107,8 +125,15 @@ class Settings:
         _check_url("ADDON_BASE_URL", self.base_url)
         if self.env not in ("local", "production"):
             raise SettingsError("ADDON_ENV must be 'local' or 'production'")
-        if self.sync_mode not in ("background", "inline"):
-            raise SettingsError("ADDON_SYNC_MODE must be 'background' or 'inline'")
+        if self.sync_mode not in ("tasks", "inline"):
+            raise SettingsError("ADDON_SYNC_MODE must be 'tasks' or 'inline'")
+        if not TASKS_QUEUE_PATTERN.match(self.tasks_queue):
+            raise SettingsError(
+                "ADDON_TASKS_QUEUE must be projects/PROJECT/locations/LOCATION/queues/QUEUE, "
+                f"got {self.tasks_queue!r}"
+            )
+        if self.tasks_api_endpoint is not None:
+            _check_url("ADDON_TASKS_API_ENDPOINT", self.tasks_api_endpoint)
         if not self.solutions:
             raise SettingsError("ADDON_SOLUTIONS must name at least one conference solution")
         ids = [s.id for s in self.solutions]
@@ -140,21 +165,60 @@ class Settings:
                             f"{url!r}; set ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true only if you "
                             "really mean to trust another signer or Calendar"
                         )
+            if self.sync_mode == "tasks":
+                if self.tasks_queue == LOCAL_TASKS_QUEUE:
+                    raise SettingsError(
+                        "ADDON_TASKS_QUEUE must be set in production (tasks mode) to the queue "
+                        "created for the service: projects/PROJECT/locations/REGION/queues/NAME"
+                    )
+                if self.tasks_invoker == LOCAL_TASKS_INVOKER:
+                    raise SettingsError(
+                        "ADDON_TASKS_INVOKER must be set in production (tasks mode) to the "
+                        "service account Cloud Tasks signs its OIDC tokens as"
+                    )
             if any(s.allowed_domains for s in self.solutions) and not self.oauth_client_id:
                 raise SettingsError(
                     "ADDON_OAUTH_CLIENT_ID must be set in production when a solution has "
                     "allowedDomains: the user's domain is read from the verified userIdToken, "
                     "whose audience is that client id"
                 )
+        self.sealing_keys()  # refuses malformed ADDON_TOKEN_KEYS at start-up
         if self.retry_max_seconds < self.retry_base_seconds:
             raise SettingsError("ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS")
         return self
+
+    def sealing_keys(self) -> tuple[str, dict[str, bytes]]:
+        """The key id that seals and every key that opens (``ADDON_TOKEN_KEYS``), or one key
+        derived from ``ADDON_SECRET_KEY`` when no keys are set."""
+        if self.token_keys is None:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"task-tokens")
+            return "s0", {"s0": hkdf.derive(self.secret_key.encode())}
+        keys: dict[str, bytes] = {}
+        for item in self.token_keys.split(","):
+            kid, _, raw = item.strip().partition(":")
+            try:
+                key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            except ValueError:
+                key = b""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", kid) or len(key) != 32 or kid in keys:
+                raise SettingsError(
+                    "ADDON_TOKEN_KEYS must be a comma-separated list of KID:KEY, each KID "
+                    "1-16 characters [A-Za-z0-9_-] and unique, each KEY 32 random bytes in "
+                    "base64url (`python -c 'import base64,os; "
+                    "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`)"
+                )
+            keys[kid] = key
+        return next(iter(keys)), keys
 
     def google_endpoints(self) -> dict[str, str | None]:
         """The endpoints whose answers we trust as Google's, by the variable that sets them."""
         return {
             PREFIX + "CERTS_URL": self.certs_url,
             PREFIX + "CALENDAR_API_ENDPOINT": self.calendar_api_endpoint,
+            PREFIX + "TASKS_API_ENDPOINT": self.tasks_api_endpoint,
         }
 
 
@@ -265,6 +329,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "LOG_LEVEL": "log_level",
         "SECRET_KEY": "secret_key",
         "OAUTH_CLIENT_ID": "oauth_client_id",
+        "TASKS_QUEUE": "tasks_queue",
+        "TASKS_INVOKER": "tasks_invoker",
+        "TASKS_API_ENDPOINT": "tasks_api_endpoint",
+        "TOKEN_KEYS": "token_keys",
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:
@@ -274,9 +342,15 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if (raw := get("ALLOW_NON_GOOGLE_ENDPOINTS")) is not None:
         values["allow_non_google_endpoints"] = _bool(PREFIX + "ALLOW_NON_GOOGLE_ENDPOINTS", raw)
     for var, attr in (("RETRY_BASE_SECONDS", "retry_base_seconds"),
-                      ("RETRY_MAX_SECONDS", "retry_max_seconds")):  # fmt: skip
+                      ("RETRY_MAX_SECONDS", "retry_max_seconds"),
+                      ("SYNC_DEBOUNCE_SECONDS", "debounce_seconds"),
+                      ("SLICE_SECONDS", "slice_seconds")):  # fmt: skip
         if (raw := get(var)) is not None:
             values[attr] = _float(PREFIX + var, raw, 0.1)
+    for var, attr in (("RETRY_MAX_ATTEMPTS", "retry_max_attempts"),
+                      ("SLICE_PAGES", "slice_pages")):  # fmt: skip
+        if (raw := get(var)) is not None:
+            values[attr] = _int(PREFIX + var, raw, 1)
     if (raw := get("SYNC_LOOKBACK_DAYS")) is not None:
         values["sync_lookback_days"] = _int(PREFIX + "SYNC_LOOKBACK_DAYS", raw, 0)
     if (raw := get("LEASE_SECONDS")) is not None:

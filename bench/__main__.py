@@ -2,7 +2,7 @@
 
 Prints one table per scenario and writes every figure to ``bench/results.json``.
 ``--quick`` runs tiny sizes (a smoke run, used by ``tests/procs/test_bench_smoke.py``).
-``--only sync,storm,creation,state`` picks scenarios; ``--datastore HOST:PORT`` reuses a
+``--only sync,storm,creation,state,tasks`` picks scenarios; ``--datastore HOST:PORT`` reuses a
 running Datastore emulator instead of starting one.
 """
 
@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.common import datastore, machine
 from bench.scenarios import Env, creation, log, state_scale, sync_cost, trigger_storm
+from bench.tasks_bench import tasks_scenarios
 
-SCENARIOS = ("sync", "storm", "creation", "state")
+SCENARIOS = ("sync", "storm", "creation", "state", "tasks")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 if quick
                 else state_scale(env, totals=[1_000, 10_000], due=10, reps=7)
             )
+        if "tasks" in chosen:
+            results["scenarios"]["tasks"] = tasks_scenarios(env)
     results["seconds"] = round(time.monotonic() - started, 1)
     out = Path(args.out)
     if set(chosen) != set(SCENARIOS) and out.exists():

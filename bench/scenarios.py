@@ -52,6 +52,7 @@ from tests.procs import (
     burst,
     emulator_side,
     install_deployment,
+    updates_by_meeting,
     wait_for,
     wait_quiet,
 )
@@ -194,16 +195,8 @@ def sync_cost(env: Env, sizes: list[int], reps: dict[int, int]) -> dict[str, Any
 
 
 # ---- 2. trigger storm --------------------------------------------------------------------
-def _updates(side: EmulatorSide) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for c in side.provider_calls("applied"):
-        if c["op"] == "update":
-            out[c["meetingId"]] = out.get(c["meetingId"], 0) + 1
-    return out
-
-
 def _all_updated(side: EmulatorSide, keys: set[str]) -> bool:
-    return set(_updates(side)) >= keys
+    return set(updates_by_meeting(side)) >= keys
 
 
 def _calls_since(side: EmulatorSide, before: int, count: int) -> bool:
@@ -268,7 +261,7 @@ def trigger_storm(
                 }
                 ours.append(r)
                 log(f"storm ours: {r}")
-            updates = _updates(side)
+            updates = updates_by_meeting(side)
             once = sorted(updates.values()) == [1] * len(confs) and not applied_twice(side)
         finally:
             addon.stop()

@@ -1,4 +1,5 @@
-"""``python -m localgoogle --host 127.0.0.1 --port 8090``: the Calendar emulator and add-on host."""
+"""``python -m localgoogle --host 127.0.0.1 --port 8090``: the Calendar emulator, add-on host
+and Cloud Tasks emulator."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ def main(argv: list[str] | None = None) -> None:
     app = create_emulator_app(base_url=args.base_url)
     # threaded: every request on its own thread; the state lock makes operations atomic.
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"Calendar emulator on http://{args.host}:{server.server_port}/calendar/v3/", flush=True)
+    base = f"http://{args.host}:{server.server_port}"
+    print(f"Calendar emulator on {base}/calendar/v3/", flush=True)
+    print(f"Cloud Tasks emulator on {base}/v2/ (api_endpoint={base})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        app.extensions["cloud_tasks"].close()
         server.server_close()
 
 

@@ -10,8 +10,8 @@ tests that build the same stack in-process cannot drift apart:
   mounted on the emulator at ``/_conferencing``, so the console can show meeting state and
   inject outages; production defaults to the ``jitsi`` provider (``settings.DEFAULT_SOLUTIONS``).
 * ``bootstrap(emulator_url, settings)`` — install the add-on's deployment in the emulator's
-  add-on host (as ``gcloud workspace-add-ons deployments create`` would) and create the demo
-  users.
+  add-on host (as ``gcloud workspace-add-ons deployments create`` would), create the Cloud
+  Tasks queue in the emulator (as ``flask create-queue`` does on Google) and the demo users.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import requests
 
 from addon.deployment import render
-from addon.settings import Settings
+from addon.services import TASK_PATH
+from addon.settings import LOCAL_TASKS_QUEUE, Settings
+from addon.tasks.queue import SyncQueue
 from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
 
 HOST = "127.0.0.1"
@@ -73,10 +75,11 @@ def local_solutions(conferencing_url: str) -> list[dict[str, object]]:
 
 
 def backend_env(
-    ports: LocalPorts, *, project: str = PROJECT, sync_mode: str = "background"
+    ports: LocalPorts, *, project: str = PROJECT, sync_mode: str = "tasks"
 ) -> dict[str, str]:
     """The environment of the add-on backend: ID-token verification stays on and checks
-    tokens against the emulator's certs, Calendar calls go to the emulator."""
+    tokens against the emulator's certs; Calendar and Cloud Tasks calls go to the emulator,
+    whose tasks come back with OIDC tokens signed by the same keys."""
     emulator = ports.emulator_url
     return {
         "ADDON_ENV": "local",
@@ -88,6 +91,10 @@ def backend_env(
         "DATASTORE_EMULATOR_HOST": ports.datastore_host,
         "ADDON_SOLUTIONS": json.dumps(local_solutions(emulator + CONFERENCING_PREFIX)),
         "ADDON_SYNC_MODE": sync_mode,
+        "ADDON_TASKS_API_ENDPOINT": emulator,
+        "ADDON_TASKS_QUEUE": LOCAL_TASKS_QUEUE,
+        # A short debounce: a person clicking around sees the sync soon after each change.
+        "ADDON_SYNC_DEBOUNCE_SECONDS": "1",
         # The emulator's host signs users' ID tokens for this client id.
         "ADDON_OAUTH_CLIENT_ID": DEFAULT_OAUTH_CLIENT_ID,
     }
@@ -96,7 +103,15 @@ def backend_env(
 def bootstrap(
     emulator_url: str, settings: Settings, users: tuple[str, ...] = DEMO_USERS
 ) -> dict[str, str]:
-    """Install the deployment and create ``users``; returns ``{email: access token}``."""
+    """Install the deployment, create the sync queue (tasks mode) with the settings the
+    deployment guide gives, and create ``users``; returns ``{email: access token}``."""
+    if settings.sync_mode == "tasks":
+        SyncQueue(
+            settings.tasks_queue,
+            settings.endpoint_url(TASK_PATH),
+            settings.tasks_invoker,
+            api_endpoint=settings.tasks_api_endpoint,
+        ).ensure_queue()
     with requests.Session() as http:
         r = http.post(
             f"{emulator_url}/_emulator/addon/deployment", json=render(settings), timeout=10

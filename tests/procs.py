@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,11 @@ import requests
 from flask import Flask
 
 from addon.deployment import render
+from addon.services import TASK_PATH
 from addon.settings import from_env
 from addon.store.datastore import Store
 from addon.store.records import CalendarState
+from addon.tasks.queue import SyncQueue
 from localgoogle.app import create_emulator_app
 from localgoogle.calendar.client import calendar_service
 from localgoogle.datastore_emulator import free_port
@@ -45,6 +47,8 @@ from localgoogle.server import serve
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
+# Cloud Tasks retries a failed delivery after these (the deployment guide's are 1 s to 300 s).
+QUEUE_BACKOFFS = {"min_backoff": timedelta(seconds=0.5), "max_backoff": timedelta(seconds=4)}
 
 
 def process_table() -> dict[int, tuple[int, str]]:
@@ -124,9 +128,17 @@ class EmulatorSide:
         self.notifications(dropRate=1.0, duplicateRate=0.0, delaySeconds=0.0)
 
     def settle(self, timeout: float = 30.0) -> bool:
-        """Wait until the host has made every trigger call it owes."""
+        """Wait until the host has made every trigger call it owes and the tasks due within
+        a second (the debounce of ``Gunicorn``) have run."""
         host = self.app.extensions["addon_host"]
-        return bool(host.flush(timeout))
+        deadline = time.monotonic() + timeout
+        return bool(host.flush(timeout)) and self.tasks_idle(max(0.1, deadline - time.monotonic()))
+
+    def tasks_idle(self, timeout: float = 30.0, within: float = 1.0) -> bool:
+        return bool(self.app.extensions["cloud_tasks"].wait_idle(timeout, within=within))
+
+    def tasks_stats(self) -> dict[str, int]:
+        return dict(self.app.extensions["cloud_tasks"].stats()["total"])
 
     def events(self, calendar_id: str) -> list[dict[str, Any]]:
         """Every stored event, cancelled ones included (control API; not counted in stats)."""
@@ -154,6 +166,7 @@ def emulator_side() -> Iterator[EmulatorSide]:
             yield side
         finally:
             app.extensions["addon_host"].close()
+            app.extensions["cloud_tasks"].close()
             conferencing.reset()  # releases provider calls hanging under a fault
             side._session.close()
 
@@ -202,7 +215,9 @@ class Gunicorn:
             "ADDON_DATASTORE_PROJECT": project,
             "ADDON_SOLUTIONS": solutions_json(emulator_url),
             "ADDON_LEASE_SECONDS": str(lease_seconds),
-            "ADDON_SYNC_MODE": "background",
+            "ADDON_SYNC_MODE": "tasks",
+            "ADDON_TASKS_API_ENDPOINT": emulator_url,
+            "ADDON_SYNC_DEBOUNCE_SECONDS": "0.3",
             "ADDON_LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
@@ -318,9 +333,18 @@ class Gunicorn:
 
 
 def install_deployment(side: EmulatorSide, addon: Gunicorn) -> None:
-    """Render the add-on's Deployment from its settings and install it in the host."""
+    """Render the add-on's Deployment from its settings and install it in the host; in tasks
+    mode create the sync queue (deployment guide's limits, test-sized backoffs)."""
     settings = from_env(addon.settings_env())
     side.control("POST", "/_emulator/addon/deployment", render(settings))
+    if settings.sync_mode == "tasks":
+        queue = SyncQueue(
+            settings.tasks_queue,
+            settings.endpoint_url(TASK_PATH),
+            settings.tasks_invoker,
+            api_endpoint=settings.tasks_api_endpoint,
+        )
+        queue.ensure_queue(QUEUE_BACKOFFS)
 
 
 @contextlib.contextmanager
@@ -523,6 +547,15 @@ def meeting_mismatches(side: EmulatorSide, calendar_id: str) -> list[str]:
         if meeting.get("start") != event.get("start"):
             problems.append(f"{conf}: start {meeting.get('start')} != {event.get('start')}")
     return problems
+
+
+def updates_by_meeting(side: EmulatorSide) -> dict[str, int]:
+    """How many updates the conferencing server applied, per meeting."""
+    out: dict[str, int] = {}
+    for call in side.provider_calls("applied"):
+        if call["op"] == "update":
+            out[call["meetingId"]] = out.get(call["meetingId"], 0) + 1
+    return out
 
 
 def applied_twice(side: EmulatorSide) -> list[str]:

@@ -85,6 +85,8 @@ PRODUCTION = {
     "ADDON_BASE_URL": "https://a.example.com",
     "ADDON_SERVICE_ACCOUNT": "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
     "ADDON_SECRET_KEY": "x" * 40,
+    "ADDON_TASKS_QUEUE": "projects/p/locations/europe-west1/queues/calendar-sync",
+    "ADDON_TASKS_INVOKER": "tasks-invoker@p.iam.gserviceaccount.com",
 }
 
 

@@ -6,7 +6,8 @@ where ``due`` is derived in one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -14,12 +15,36 @@ from addon.store.base import DatastoreBase, eq
 from addon.store.entities import (
     CALENDAR,
     CALENDAR_UNINDEXED,
+    SEEN_ALIVE,
     calendar_from_entity,
     calendar_to_props,
 )
-from addon.store.records import CalendarState
+from addon.store.errors import StoreError
+from addon.store.records import CalendarState, ListCursor
 
 T = TypeVar("T")
+
+# Datastore refuses entities over 1 MiB; event ids are usually 26 characters but may be
+# 1,024, so chunks are cut by size, well below the limit.
+SEEN_CHUNK_BYTES = 512 * 1024
+
+
+class MissingSeen(StoreError):
+    """A chunk of a sliced full listing's seen ids is gone; the listing must start over."""
+
+
+def seen_chunks(ids: Sequence[str], limit: int = SEEN_CHUNK_BYTES) -> list[list[str]]:
+    """Cut ``ids`` into chunks whose JSON stays under ``limit`` bytes."""
+    chunks: list[list[str]] = []
+    size = limit
+    for i in ids:
+        cost = len(i.encode()) + 4  # quotes, comma, space
+        if size + cost > limit:
+            chunks.append([])
+            size = 2
+        chunks[-1].append(i)
+        size += cost
+    return chunks
 
 
 class CalendarRecords(DatastoreBase):
@@ -72,7 +97,13 @@ class CalendarRecords(DatastoreBase):
             new, outcome = decide(current)
             if new is None:
                 return current, outcome
-            due = bool(new.dirty or new.pending_count or new.needs_full_sync or new.retry_at)
+            due = bool(
+                new.dirty
+                or new.pending_count
+                or new.needs_full_sync
+                or new.retry_at
+                or new.cursor is not None
+            )
             new = new.with_(due=due)
             self._put_calendar(new)
             return new, outcome
@@ -98,6 +129,7 @@ class CalendarRecords(DatastoreBase):
             lambda s: s.with_(
                 needs_full_sync=True,
                 sync_token=None,
+                cursor=None,
                 last_result={**s.last_result, "error": reason},
             ),
         )
@@ -165,20 +197,32 @@ class CalendarRecords(DatastoreBase):
         attention: str | None = None,
         access_role: str | None = None,
         full_sync_failed: bool = False,
+        cursor: ListCursor | None = None,
+        seen: Sequence[str] = (),
     ) -> bool:
         """Store the new sync token and the run's summary, only while we hold the lease.
 
         A holder whose lease expired (it was slow or paused) must not overwrite the token
         a newer holder stored: that is how the token never goes backwards. ``retry_in``
         (seconds) means work was left behind and the calendar is retried then; None clears
-        the retry schedule.
+        the retry schedule. ``cursor``: the listing is cut here and continues from it (None
+        ends it); ``seen`` (ids a full listing showed alive in this slice) is stored with it,
+        in the same transaction, as chunks ``cursor.seen_chunks - k .. - 1``.
         """
         now = self._clock()
+        chunks = seen_chunks(seen)
+        if cursor is not None and len(chunks) > cursor.seen_chunks:
+            raise ValueError("the cursor must count the chunks stored with it")
 
         def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
             if state.lease_owner != owner:
                 return None, False
+            if cursor is not None:
+                first = cursor.seen_chunks - len(chunks)
+                for n, ids in enumerate(chunks, start=first):
+                    self._put_seen(calendar_id, cursor.run_id, n, ids)
             summary = state.with_(
+                cursor=cursor,
                 last_sync_at=now,
                 last_result=result,
                 pending_count=pending_count,
@@ -200,6 +244,32 @@ class CalendarRecords(DatastoreBase):
             ), True
 
         return self._decide(calendar_id, decide)[1]
+
+    # ---- ids a sliced full listing showed alive ------------------------------------------
+    def _seen_key(self, calendar_id: str, run_id: str, n: int) -> Any:
+        return self._client.key(CALENDAR, calendar_id, SEEN_ALIVE, f"{run_id}-{n:05d}")
+
+    def _put_seen(self, calendar_id: str, run_id: str, n: int, ids: list[str]) -> None:
+        from google.cloud import datastore
+
+        entity = datastore.Entity(
+            self._seen_key(calendar_id, run_id, n), exclude_from_indexes=("ids",)
+        )
+        entity["ids"] = json.dumps(ids)
+        self._client.put(entity)
+
+    def load_seen(self, calendar_id: str, cursor: ListCursor) -> set[str]:
+        keys = [self._seen_key(calendar_id, cursor.run_id, n) for n in range(cursor.seen_chunks)]
+        found = self._retrying(lambda: self._client.get_multi(keys)) if keys else []
+        if len(found) != len(keys):
+            # A chunk stored with the cursor is missing: nothing can say what was seen.
+            raise MissingSeen(f"{len(keys) - len(found)} of {len(keys)} chunks are missing")
+        return {i for e in found for i in json.loads(e["ids"])}
+
+    def drop_seen(self, calendar_id: str, cursor: ListCursor) -> None:
+        keys = [self._seen_key(calendar_id, cursor.run_id, n) for n in range(cursor.seen_chunks)]
+        if keys:
+            self._retrying(lambda: self._client.delete_multi(keys))
 
     def due_calendars(self, limit: int = 500) -> list[str]:
         """Calendars with work to do (dirty, pending changes, full sync needed, a retry due).

@@ -15,6 +15,7 @@ from addon.store.records import (
     CalendarState,
     Conference,
     EventSnapshot,
+    ListCursor,
     PendingChange,
     meeting_from_dict,
     meeting_to_dict,
@@ -24,6 +25,8 @@ CALENDAR = "Calendar"
 CONFERENCE = "Conference"
 PENDING = "Pending"
 SYNC_RUN = "SyncRun"
+# Ids a full listing cut into slices showed alive, in chunks (child of the Calendar entity).
+SEEN_ALIVE = "SeenAlive"
 
 CALENDAR_UNINDEXED = (
     "last_result",
@@ -32,6 +35,7 @@ CALENDAR_UNINDEXED = (
     "lease_owner",
     "attention",
     "access_role",
+    "cursor",
 )
 CONFERENCE_UNINDEXED = ("meeting", "snapshot", "occurrences", "written_digest")
 PENDING_UNINDEXED = ("event", "last_error", "action", "meeting_id", "needs_solution")
@@ -57,6 +61,7 @@ def calendar_to_props(s: CalendarState) -> dict[str, Any]:
         "due": s.due,
         "last_sync_at": s.last_sync_at,
         "last_result": json.dumps(dict(s.last_result), default=str),
+        "cursor": json.dumps(s.cursor.to_dict()) if s.cursor else None,
     }
 
 
@@ -81,6 +86,7 @@ def calendar_from_entity(calendar_id: str, e: Any) -> CalendarState:
         due=bool(e.get("due", False)),
         last_sync_at=e.get("last_sync_at"),
         last_result=json.loads(e.get("last_result") or "{}"),
+        cursor=ListCursor.from_dict(json.loads(e["cursor"])) if e.get("cursor") else None,
     )
 
 

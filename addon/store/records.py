@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -341,9 +341,59 @@ class CalendarState:
     due: bool = False
     last_sync_at: datetime | None = None
     last_result: Mapping[str, Any] = field(default_factory=dict)
+    # A listing cut into time slices stands here between tasks (None: no listing under way).
+    cursor: ListCursor | None = None
 
     def with_(self, **changes: Any) -> CalendarState:
         return replace(self, **changes)
+
+
+ListingMode = Literal["incremental", "full"]
+
+
+@dataclass(frozen=True)
+class ListCursor:
+    """Where a listing cut into time slices stands, stored with the calendar between tasks.
+
+    ``base_token``: the sync token an incremental listing started from (a continuation whose
+    page token expired restarts from it). ``time_min``: the window a full listing started with
+    (its page tokens are only good with the same parameters). ``page_token``: the next page to
+    read. ``next_sync_token``: a full listing is done and its reconcile remains, resumed after
+    the event id ``reconciled_after``. ``seen_chunks``: how many ``SeenAlive`` chunks of this
+    ``run_id`` hold the ids the full listing showed alive (what reconcile skips).
+    """
+
+    mode: ListingMode
+    run_id: str
+    base_token: str | None = None
+    time_min: str | None = None
+    page_token: str | None = None
+    next_sync_token: str | None = None
+    reconciled_after: str | None = None
+    seen_chunks: int = 0
+    slices: int = 0
+
+    @property
+    def reconciling(self) -> bool:
+        return self.mode == "full" and self.next_sync_token is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ListCursor:
+        mode = raw.get("mode")
+        return cls(
+            mode="full" if mode == "full" else "incremental",
+            run_id=str(raw.get("run_id") or ""),
+            base_token=_str(raw.get("base_token")),
+            time_min=_str(raw.get("time_min")),
+            page_token=_str(raw.get("page_token")),
+            next_sync_token=_str(raw.get("next_sync_token")),
+            reconciled_after=_str(raw.get("reconciled_after")),
+            seen_chunks=int(raw.get("seen_chunks") or 0),
+            slices=int(raw.get("slices") or 0),
+        )
 
 
 PendingKind = Literal["retry", "permanent", "attention"]

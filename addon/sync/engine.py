@@ -8,15 +8,18 @@ Follows Calendar's sync guide (developers.google.com/workspace/calendar/api/guid
    alive (``LeaseGuard``) and every write it makes is fenced by it.
 2. Replay pending changes (changes an outage or a refusal kept from being applied); parked
    ones wait until their event changes again.
-3. List: incremental with the stored sync token, or — with no token, or after 410
-   ``fullSyncRequired`` — a windowed full listing (``timeMin`` = now - lookback,
-   ``showDeleted``, 2500 per page, no ``orderBy``) followed by a **reconcile**: every live
+3. List (``listing.Reader``): incremental with the stored sync token, or (with no token, or
+   after 410 ``fullSyncRequired``) a windowed full listing (``timeMin`` = now - lookback,
+   ``showDeleted``, 2500 per page, no ``orderBy``), followed by a **reconcile**: every live
    conference whose event the full listing did not show alive is checked with events.get,
    because a full listing never shows deletions made while we had no valid token. Records of
    events that ended before the window are *retired* instead: nothing is left to do for them.
 4. Every page's changes are planned (``plan``), executed (``execute``) and flushed. Only after
    the last page is the new sync token stored, and only while we still hold the lease, so the
    stored token never goes backwards.
+5. With a time-slice budget (``slices``), a run stops between pages (or reconcile batches)
+   once the budget is spent and stores the listing's cursor instead of a token; the next run
+   of the calendar, whoever makes it, resumes there (``listing``).
 
 Failures: a failure of one event's change is recorded on that event (see ``execute``) and the
 run goes on. Only a failure of the listing (or reconcile reads) stops a run; the stored token
@@ -35,25 +38,19 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from addon.calendar.client import CalendarClient
-from addon.calendar.errors import (
-    SyncTokenInvalid,
-)
-from addon.conference_data import carried_conference
+from addon.calendar.errors import CalendarUnavailable, SyncTokenInvalid
 from addon.providers.base import ConferenceProvider
 from addon.settings import Solution
+from addon.store.calendars import MissingSeen, seen_chunks
 from addon.store.datastore import Store
 from addon.store.errors import LeaseLost, StoreError
 from addon.sync.batch import process_batch
 from addon.sync.execute import Executor
 from addon.sync.lease import LeaseGuard
-from addon.sync.plan import (
-    DeleteMeeting,
-    PlanContext,
-    is_cancelled,
-)
+from addon.sync.listing import Reader
+from addon.sync.plan import PlanContext
 from addon.sync.report import (
     LEASE_LOST,
     Stop,
@@ -62,14 +59,14 @@ from addon.sync.report import (
     finish_report,
     stop_for,
 )
+from addon.sync.slices import Meter, Progress, SliceBudget, new_cursor, restart
 
 log = logging.getLogger(__name__)
 
 MAX_RUNS_PER_LEASE = 5
-RECONCILE_BATCH = 100
-# How long an onCreate meeting may wait for its event to show it before the event is read
-# (a user may keep the event's dialog open a while before saving).
-ABANDONED_AFTER = timedelta(hours=1)
+# A listing Calendar keeps answering 410 for (token, then page token, then a fresh full
+# listing's page token) is given up for this run.
+MAX_RESTARTS = 3
 
 
 class SyncEngine:
@@ -107,10 +104,13 @@ class SyncEngine:
         on_run_start: Callable[[], None] | None = None,
         *,
         retry_parked: bool = False,
+        budget: SliceBudget | None = None,
     ) -> SyncRun:
         """``on_run_start`` is called before each run under the lease: whatever triggered us
         before that moment is covered by that run's listing. ``retry_parked``: a person asks
-        for the parked changes to be tried again (once more each, attempts counted afresh)."""
+        for the parked changes to be tried again (once more each, attempts counted afresh).
+        ``budget``: the time slice this call may use; past it the listing's cursor is stored
+        and the run answers ``continue`` (the caller enqueues the continuation)."""
         owner = uuid.uuid4().hex
         acquired_at = time.monotonic()
         try:
@@ -135,11 +135,16 @@ class SyncEngine:
                 if on_run_start is not None:
                     on_run_start()
                 report = self._sync_once(
-                    calendar_id, calendar, owner, guard, retry_parked and not round_
+                    calendar_id, calendar, owner, guard, retry_parked and not round_, budget
                 )
                 run.reports.append(report)
                 if report.error:
                     run.status = "error"
+                    break
+                if report.continues:
+                    # Released below with the dirty flag kept: the continuation (or whoever
+                    # takes the lease next) resumes the cursor, then runs again for it.
+                    run.status = "continue"
                     break
                 if self._store.finish_run(calendar_id, owner, self._lease_seconds):
                     released = True
@@ -174,6 +179,7 @@ class SyncEngine:
         owner: str,
         guard: LeaseGuard,
         retry_parked: bool = False,
+        budget: SliceBudget | None = None,
     ) -> SyncReport:
         started = time.monotonic()
         report = SyncReport(calendar_id)
@@ -195,47 +201,52 @@ class SyncEngine:
             pending=pending,
             provider_backoff=self._provider_backoff,
         )
-        role = state.access_role if state else None
-        token = None if state is None or state.needs_full_sync else state.sync_token
-        next_token: str | None = None
+        reader = Reader(
+            store=self._store,
+            calendar=calendar,
+            executor=executor,
+            report=report,
+            guard=guard,
+            meter=Meter(budget),
+            solution_ids=self._solution_ids,
+            clock=self._clock,
+            lookback=self._lookback,
+            role=state.access_role if state else None,
+        )
+        resumed = state.cursor if state else None
+        if resumed is None:
+            token = None if state is None or state.needs_full_sync else state.sync_token
+            progress = Progress(new_cursor(token, self._time_min()))
+        else:
+            progress = Progress(resumed)
+        report.mode = progress.cursor.mode
+        report.slice = progress.cursor.slices + 1
+        seen: set[str] = set()
+        done = False
         stop: Stop | None = None
         lost = False
         try:
             replay = [p.event for p in pending.values() if not p.parked]
-            if replay:
+            if replay and resumed is None:
+                # Once per listing: a continuation slice leaves retries to the run after it.
                 report.replayed = len(replay)
-                executor.context = PlanContext(calendar_id, self._solution_ids, role)
+                executor.context = PlanContext(calendar_id, self._solution_ids, reader.role)
                 process_batch(self._store, replay, executor, report, guard)
-            if token is not None:
-                try:
-                    next_token, role = self._list(calendar, executor, report, guard, token, role)
-                except SyncTokenInvalid:
-                    log.info("sync token expired for a calendar; running a full sync")
-                    report.token_expired = True
-                    token = None
-            if token is None:
-                report.mode = "full"
-                seen_alive: set[str] = set()
-                next_token, role = self._list(
-                    calendar, executor, report, guard, None, role, seen_alive
-                )
-                self._reconcile(calendar, executor, report, guard, seen_alive)
-            else:
-                self._check_abandoned(calendar, executor, report, guard)
+            done = self._advance(reader, progress, seen)
         except LeaseLost:
             lost = True
         except Exception as exc:
             stop = stop_for(exc)
             if stop is None:
                 raise
-            next_token = None
         if not lost:
             try:
                 executor.flush()  # everything, or what was done before the stop
             except LeaseLost:
                 lost = True
             except StoreError as exc:
-                stop, next_token = stop or stop_for(exc), None
+                stop = stop or stop_for(exc)
+                done = False
         finish_report(report, executor, started)
         if lost:
             report.error = LEASE_LOST
@@ -250,7 +261,18 @@ class SyncEngine:
         elif left:
             retry_in = self._backoff(retry_count)
         report.retry_in = round(retry_in, 1) if retry_in is not None else None
+        cursor = progress.cursor
+        next_token = cursor.next_sync_token if done and stop is None else None
         report.token_stored = next_token is not None
+        report.continues = not done and stop is None
+        finished = done and stop is None
+        keep = None if finished else dataclasses.replace(cursor, slices=cursor.slices + 1)
+        new_seen: list[str] = []
+        if keep is not None and keep.mode == "full" and seen:
+            new_seen = sorted(seen)
+            keep = dataclasses.replace(
+                keep, seen_chunks=keep.seen_chunks + len(seen_chunks(new_seen))
+            )
         stored = self._store.store_sync_result(
             calendar_id,
             owner,
@@ -260,13 +282,18 @@ class SyncEngine:
             parked_count=parked,
             retry_in=retry_in,
             attention=stop.attention if stop else None,
-            access_role=role,
+            access_role=reader.role,
             full_sync_failed=report.mode == "full" and stop is not None,
+            cursor=keep,
+            seen=new_seen,
         )
         if not stored:
             report.error = LEASE_LOST
-            report.token_stored = False
+            report.token_stored = report.continues = False
             return report
+        if keep is None and cursor.seen_chunks:
+            with contextlib.suppress(StoreError):
+                self._store.drop_seen(calendar_id, cursor)  # left over: only costs storage
         self._store.append_sync_run(calendar_id, report.to_dict())
         log.info(
             "sync finished",
@@ -276,94 +303,36 @@ class SyncEngine:
         )
         return report
 
-    def _list(
-        self,
-        calendar: CalendarClient,
-        executor: Executor,
-        report: SyncReport,
-        guard: LeaseGuard,
-        token: str | None,
-        role: str | None,
-        seen_alive: set[str] | None = None,
-    ) -> tuple[str | None, str | None]:
-        calendar_id = report.calendar_id
-        time_min = None
-        if token is None:
-            time_min = (self._clock() - self._lookback).strftime("%Y-%m-%dT%H:%M:%SZ")
-        next_token: str | None = None
-        for page in calendar.iter_pages(calendar_id, sync_token=token, time_min=time_min):
-            report.pages += 1
-            if isinstance(page.get("accessRole"), str):
-                role = page["accessRole"]
-            executor.context = PlanContext(calendar_id, self._solution_ids, role)
-            items = [i for i in page.get("items") or () if isinstance(i, Mapping)]
-            report.changes += len(items)
-            if seen_alive is not None:
-                seen_alive.update(
-                    str(i["id"])
-                    for i in items
-                    if isinstance(i.get("id"), str) and not is_cancelled(i)
-                )
-            process_batch(self._store, items, executor, report, guard)
-            guard.tick()
-            next_token = page.get("nextSyncToken") or next_token
-        return next_token, role
+    def _time_min(self) -> str:
+        return (self._clock() - self._lookback).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def _reconcile(
-        self,
-        calendar: CalendarClient,
-        executor: Executor,
-        report: SyncReport,
-        guard: LeaseGuard,
-        seen_alive: set[str],
-    ) -> None:
-        calendar_id = report.calendar_id
-        horizon = self._clock() - self._lookback
-        batch: list[Mapping[str, Any]] = []
-        for conf in self._store.list_conferences(calendar_id):
-            if conf.event_id in seen_alive:
-                continue
-            last_end = conf.snapshot.last_end()
-            if last_end is not None and last_end < horizon:
-                executor.retire(conf)
-                continue
-            guard.tick()
-            report.reconciled += 1
-            event = calendar.get_event(calendar_id, conf.event_id)
-            batch.append(event or {"id": conf.event_id, "status": "cancelled"})
-            if len(batch) >= RECONCILE_BATCH:
-                process_batch(self._store, batch, executor, report, guard)
-                batch = []
-        process_batch(self._store, batch, executor, report, guard)
-        executor.flush()
-
-    def _check_abandoned(
-        self, calendar: CalendarClient, executor: Executor, report: SyncReport, guard: LeaseGuard
-    ) -> None:
-        """Meetings created by onCreate whose event never showed them for a long while: the
-        event was a draft the user discarded (it never existed), or it was saved without our
-        conference. No listing will ever show that, so read the event (a full sync's reconcile
-        does the same for every live record)."""
-        calendar_id = report.calendar_id
-        horizon = self._clock() - ABANDONED_AFTER
-        stale = [
-            c
-            for c in self._store.unconfirmed_conferences(calendar_id)
-            if c.created_at is not None
-            and c.created_at < horizon
-            and c.event_id not in executor.latest
-        ]
-        shown: list[Mapping[str, Any]] = []
-        for conf in stale[:RECONCILE_BATCH]:
-            guard.tick()
-            report.reconciled += 1
-            event = calendar.get_event(calendar_id, conf.event_id)
-            carried = carried_conference(event) if event is not None else None
-            if event is not None and carried and carried.conference_id == conf.conference_id:
-                shown.append(event)  # it is there after all: confirm as usual
-                continue
-            gone = event or {"id": conf.event_id, "status": "cancelled"}
-            action = DeleteMeeting(conf, gone, "the event never showed the conference")
-            report.actions["DeleteMeeting"] = report.actions.get("DeleteMeeting", 0) + 1
-            executor.run(action, gone)
-        process_batch(self._store, shown, executor, report, guard)
+    def _advance(self, reader: Reader, progress: Progress, seen: set[str]) -> bool:
+        """Move the listing on from ``progress.cursor``: True when it is complete (its
+        ``next_sync_token`` may be stored), False when the slice budget ended first."""
+        report = reader.report
+        for _ in range(MAX_RESTARTS):
+            cursor = progress.cursor
+            try:
+                if not cursor.reconciling:
+                    reader.list_pages(progress, seen)
+                    if progress.cursor.next_sync_token is None:
+                        return False  # cut by the slice budget
+                if progress.cursor.mode == "incremental":
+                    reader.check_abandoned()
+                    return True
+                earlier = cursor.seen_chunks and self._store.load_seen(report.calendar_id, cursor)
+                return reader.reconcile(progress, seen | (earlier or set()))
+            except (SyncTokenInvalid, MissingSeen) as exc:
+                if isinstance(exc, SyncTokenInvalid) and cursor.mode == "incremental":
+                    if cursor.page_token is None:
+                        log.info("sync token expired for a calendar; running a full sync")
+                        report.token_expired = True
+                    else:
+                        log.info("a continuation's page token expired; listing again")
+                progress.cursor = restart(cursor, self._time_min())
+                report.mode = progress.cursor.mode
+                seen.clear()
+                if cursor.mode == "full" and cursor.seen_chunks:
+                    with contextlib.suppress(StoreError):
+                        self._store.drop_seen(report.calendar_id, cursor)
+        raise CalendarUnavailable("Calendar kept refusing fresh listings (410)")

@@ -41,6 +41,10 @@ class SyncReport:
     conflicts: int = 0
     token_stored: bool = False
     token_expired: bool = False
+    # Which time slice of its listing this run was (1: it started the listing), and whether
+    # the listing goes on in a continuation.
+    slice: int = 1
+    continues: bool = False
     error: str | None = None
     retry_in: float | None = None
     seconds: float = 0.0
@@ -51,7 +55,8 @@ class SyncReport:
 
 @dataclass
 class SyncRun:
-    """The outcome of one trigger: ``busy`` (someone else syncs; marked dirty) or the reports
+    """The outcome of one sync call: ``busy`` (someone else syncs; marked dirty), ``done``,
+    ``error``, or ``continue`` (its time slice ended; the cursor is stored), with the reports
     of the runs made under our lease."""
 
     calendar_id: str

@@ -1,1 +1,2 @@
-"""HTTP surfaces of the add-on: one blueprint per surface (Calendar callbacks, health)."""
+"""HTTP surfaces of the add-on: one blueprint per surface (Calendar callbacks, Cloud Tasks
+deliveries, health)."""

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 
 from flask import current_app, request
 
-from addon.auth import AuthError
+from addon.auth import AuthError, IdTokenVerifier
 from addon.errors import ApiError
 from addon.services import Services
 
@@ -25,19 +25,30 @@ def services() -> Services:
 
 
 def require_google(view: F) -> F:
-    """Refuse the request unless its ID token proves Google sent it *to this URL*.
+    """Refuse the request unless its ID token proves Google sent it *to this URL*, as the
+    add-on's service account (Calendar's calls to the add-on)."""
+    return _require(lambda svc: svc.verifier, view)
 
-    The expected audience is the public URL of the endpoint (base URL + path), so a token
-    minted for one endpoint cannot be replayed at another.
-    """
+
+def require_cloud_tasks(view: F) -> F:
+    """Refuse the request unless its OIDC token proves Cloud Tasks sent it to this URL, as
+    the configured invoker service account (``ADDON_TASKS_INVOKER``)."""
+    return _require(lambda svc: svc.tasks_verifier, view)
+
+
+def _require(verifier_of: Callable[[Services], IdTokenVerifier | None], view: F) -> F:
+    """The expected audience is the public URL of the endpoint (base URL + path), so a token
+    minted for one endpoint cannot be replayed at another. No verifier: verification is off
+    (local use only; refused in production, announced at start-up)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         svc = services()
-        if svc.verifier is not None:
+        verifier = verifier_of(svc)
+        if verifier is not None:
             audience = svc.settings.endpoint_url(request.path)
             try:
-                svc.verifier.verify(request.headers.get("Authorization"), audience)
+                verifier.verify(request.headers.get("Authorization"), audience)
             except AuthError as exc:
                 log.warning("refused caller", extra={"json_fields": {"code": exc.code}})
                 if exc.http_status == 503:

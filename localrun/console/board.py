@@ -19,7 +19,7 @@ from addon.store.records import Conference, PendingChange
 from localrun.console import Console
 from localrun.console.actions import CALENDAR_429, CONFERENCING_OUTAGE
 from localrun.console.event_views import EventView, event_views
-from localrun.console.status_view import StatusView, status_view
+from localrun.console.status_view import StatusView, queued_tasks, status_view
 from localrun.console.timeline import LogEntry, timeline
 from localrun.timed_conferencing import TimedConferencingState
 
@@ -102,6 +102,8 @@ def gather(console: Console, user: str) -> Board:
         faults.append(f"conferencing API down until {windows[CONFERENCING_OUTAGE]:%H:%M:%S}")
     if CALENDAR_429 in windows:
         faults.append(f"Calendar 429s until {windows[CALENDAR_429]:%H:%M:%S}")
+    no_queues: list[dict[str, Any]] = []
+    queues = _safely(errors, "Cloud Tasks", client.queues, no_queues)
     status = status_view(
         user,
         state,
@@ -111,6 +113,7 @@ def gather(console: Console, user: str) -> Board:
         now,
         "; ".join(store_errors) or None,
         [c for c in changes if c.parked],
+        queued_tasks(user, queues, now),
     )
     errors += store_errors
 

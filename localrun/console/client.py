@@ -128,6 +128,10 @@ class EmulatorClient:
     def subscriptions(self) -> list[dict[str, Any]]:
         return list(self.call("GET", "/_emulator/addon/subscriptions").get("subscriptions", []))
 
+    def queues(self) -> list[dict[str, Any]]:
+        """The Cloud Tasks emulator's queues with their tasks (``/_tasks/queues``)."""
+        return list(self.call("GET", "/_tasks/queues").get("queues", []))
+
     def expire_sync_tokens(self, calendar_id: str) -> None:
         self.call("POST", f"/_emulator/calendars/{calendar_id}/expire-sync-tokens")
 

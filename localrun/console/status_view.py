@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from addon.store.records import CalendarState, PendingChange
+from addon.tasks.names import calendar_hash
 from localrun.console.text import TIMES, ago
 
 
@@ -31,6 +32,43 @@ class StatusView:
     parked: list[tuple[str, str, str]] = field(default_factory=list)
     next_retry: str | None = None
     attention: str | None = None
+    # This calendar's sync tasks waiting in Cloud Tasks: (what, when, attempts, last answer).
+    queued: list[tuple[str, str, int, str]] = field(default_factory=list)
+
+
+# What a sync task id says after its calendar hash (``addon.tasks.names``).
+TASK_KINDS = {"t": "sync (debounced trigger)", "r": "retry of work left", "l": "lease check",
+              "c": "next time slice"}  # fmt: skip
+
+
+def queued_tasks(
+    calendar_id: str, queues: Iterable[Mapping[str, Any]], now: datetime
+) -> list[tuple[str, str, int, str]]:
+    """The calendar's tasks in the queues, soonest first, in words."""
+    prefix = calendar_hash(calendar_id) + "-"
+    rows: list[tuple[datetime, tuple[str, str, int, str]]] = []
+    for queue in queues:
+        for task in queue.get("tasks") or ():
+            task_id = str(task.get("id", ""))
+            if not task_id.startswith(prefix):
+                continue
+            kind = TASK_KINDS.get(task_id[len(prefix) : len(prefix) + 1], "task")
+            at = _moment(task.get("scheduleTime")) or now
+            seconds = (at - now).total_seconds()
+            when = "running" if task.get("running") else (
+                f"in {seconds:.1f} s" if seconds > 0 else "due now")  # fmt: skip
+            status = str(task.get("lastAttemptStatus") or "")
+            rows.append((at, (kind, when, int(task.get("dispatchCount") or 0), status)))
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def summarise_report(report: Mapping[str, Any]) -> str:
@@ -66,11 +104,12 @@ def status_view(
     now: datetime,
     error: str | None = None,
     parked: Iterable[PendingChange] = (),
+    queued: list[tuple[str, str, int, str]] | None = None,
 ) -> StatusView:
     if state is None:
         return StatusView(
             calendar_id, False, False, None, subscribers, "none", "—", "never",
-            "no sync yet", pending, False, None, error, faults,
+            "no sync yet", pending, False, None, error, faults, queued=queued or [],
         )  # fmt: skip
     lease = None
     if state.lease_owner and state.lease_expires and state.lease_expires > now:
@@ -93,6 +132,7 @@ def status_view(
         parked=[(p.event_id, p.action, p.last_error or "") for p in parked],
         next_retry=_next_retry(state, now),
         attention=state.attention,
+        queued=queued or [],
     )
 
 

@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -22,6 +23,7 @@ from addon.deployment import render
 from addon.services import Services
 from addon.settings import Settings, Solution
 from addon.store.datastore import Store
+from addon.tasks.queue import SyncQueue
 from localgoogle.app import create_emulator_app
 from localgoogle.calendar.client import calendar_service
 from localgoogle.datastore_emulator import free_port
@@ -82,9 +84,28 @@ class Stack:
         return dict(model.events_insert(user, calendar_id, body, 1))
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until every trigger call the host owes the add-on has been answered."""
+        """Wait until every trigger call the host owes the add-on has been answered and, in
+        tasks mode, every task due within the debounce (and those they made) has run."""
         host = self.emulator_app.extensions["addon_host"]
-        assert host.flush(timeout), "trigger calls did not finish"
+        if self.services.settings.sync_mode != "tasks":
+            assert host.flush(timeout), "trigger calls did not finish"
+            return
+        tasks = self.emulator_app.extensions["cloud_tasks"]
+        within = self.services.settings.debounce_seconds + 0.5
+        deadline = time.monotonic() + timeout
+        quiet_rounds = 0
+        while quiet_rounds < 2:  # a task's write-back fires a trigger, which makes a task
+            left = deadline - time.monotonic()
+            assert left > 0, "triggers and tasks did not settle"
+            flushed = host.flush(left)
+            idle = tasks.wait_idle(max(0.1, deadline - time.monotonic()), within=within)
+            assert flushed and idle, "triggers and tasks did not settle"
+            quiet_rounds = quiet_rounds + 1 if host.flush(0.05) else 0
+            time.sleep(0.05)
+
+    def tasks_stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.emulator_app.extensions["cloud_tasks"].stats()
+        return stats
 
     def meetings(self) -> dict[str, dict[str, Any]]:
         return {m["id"]: m for m in self.conferencing.meetings()}
@@ -140,6 +161,8 @@ def addon_settings(
         "solutions": solutions,
         "sync_mode": "inline",
         "lease_seconds": 40,
+        "tasks_api_endpoint": emulator_url,
+        "debounce_seconds": 0.3,
     }
     values.update(overrides)
     return Settings(**values).validate()
@@ -167,13 +190,25 @@ def running_stack(
         with serve(app, port=port):
             stack = Stack(emulator_url, addon_url, app, emulator_app, conferencing)
             stack.control("POST", "/_emulator/addon/deployment", render(settings))
+            if settings.sync_mode == "tasks":
+                create_queue(svc.queue)
             yield stack
             with contextlib.suppress(Exception):
                 stack.settle(10)
-            svc.close()
             emulator_app.extensions["addon_host"].close()
+            emulator_app.extensions["cloud_tasks"].close()
     for method_id, status, body in responses:
         validate_response(method_id, body, status)
+
+
+def create_queue(queue: SyncQueue, min_backoff: float = 0.2, max_backoff: float = 2.0) -> None:
+    """The sync queue with the deployment guide's limits and backoffs short enough for tests,
+    created through the unmodified google-cloud-tasks client."""
+    backoffs = {
+        "min_backoff": timedelta(seconds=min_backoff),
+        "max_backoff": timedelta(seconds=max_backoff),
+    }
+    assert queue.ensure_queue(backoffs)
 
 
 def wait_for(predicate: Any, timeout: float = 20.0, message: str = "condition") -> None:

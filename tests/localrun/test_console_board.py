@@ -6,9 +6,10 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+from addon.tasks import names
 from localrun.console import FaultWindows
 from localrun.console.event_views import event_views, instance_view
-from localrun.console.status_view import summarise_report
+from localrun.console.status_view import queued_tasks, summarise_report
 from localrun.console.text import recurrence_text, when
 from localrun.console.timeline import timeline
 from localrun.runner import format_line
@@ -168,3 +169,28 @@ def test_status_shows_parked_changes_the_next_retry_and_what_it_waits_for() -> N
     assert view.attention is not None and "401" in view.attention
     summary = summarise_report({"mode": "full", "token_expired": True, "replayed": 2, "parked": 1})
     assert "410: token expired" in summary and "replayed 2" in summary and "1 parked" in summary
+
+
+def test_the_queue_panel_lists_this_calendars_tasks_soonest_first() -> None:
+    now = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+    alice, bob = "alice@example.com", "bob@example.com"
+    window, _ = names.debounced(alice, now.timestamp(), 2.0)
+    queues = [
+        {
+            "tasks": [
+                {"id": names.at_moment(alice, "r", 0), "scheduleTime": "2030-01-01T12:00:30Z",
+                 "dispatchCount": 2, "lastAttemptStatus": 503},
+                {"id": window, "scheduleTime": "2030-01-01T12:00:01.500Z", "dispatchCount": 0},
+                {"id": names.debounced(bob, now.timestamp(), 2.0)[0],
+                 "scheduleTime": "2030-01-01T12:00:01Z"},
+                {"id": names.continuation(alice, "a" * 32, 2), "running": True,
+                 "scheduleTime": "2030-01-01T11:59:59Z", "dispatchCount": 1},
+            ]
+        }
+    ]  # fmt: skip
+    rows = queued_tasks(alice, queues, now)
+    assert rows == [
+        ("next time slice", "running", 1, ""),
+        ("sync (debounced trigger)", "in 1.5 s", 0, ""),
+        ("retry of work left", "in 30.0 s", 2, "503"),
+    ]

@@ -26,7 +26,7 @@ def test_quick_bench_writes_every_scenario(datastore: DatastoreEmulator, tmp_pat
     results = json.loads(out.read_text())
     assert {"cpus", "memory_gb", "python"} <= set(results["machine"])
     scenarios = results["scenarios"]
-    assert set(scenarios) == {"sync_cost", "trigger_storm", "creation", "state_scale"}
+    assert set(scenarios) == {"sync_cost", "trigger_storm", "creation", "state_scale", "tasks"}
 
     for entry in scenarios["sync_cost"]["sizes"].values():
         assert entry["ours_list_calls_equal_expected"]
@@ -50,3 +50,12 @@ def test_quick_bench_writes_every_scenario(datastore: DatastoreEmulator, tmp_pat
         assert {"due_query_ms", "due_query_peak_kib", "write_seconds"} <= set(entry)
     for s in scenarios.values():
         assert s["table"].strip()
+
+    tasks = scenarios["tasks"]
+    for level in tasks["latency"]["levels"].values():
+        assert 0 < level["p50"] <= level["p95"] <= level["max"]
+    for storm_run in (tasks["storms"]["sequential"], tasks["storms"]["one_second"]):
+        # One task per debounce window: the triggers of a quick storm collapse.
+        assert storm_run["tasks_coalesced"] > storm_run["tasks_created"] >= 1
+        assert storm_run["list_calls"] <= storm_run["tasks_created"] + 1
+    assert all(v["rename_seconds"] > 0 for k, v in tasks["fairness"].items() if isinstance(v, dict))

@@ -28,6 +28,7 @@ from tests.procs import (
     meeting_mismatches,
     settle_calendar,
     token_is_valid,
+    updates_by_meeting,
     wait_for,
     wait_lease_expired,
     wait_quiet,
@@ -36,14 +37,6 @@ from tests.procs import (
 pytestmark = pytest.mark.datastore
 
 ALICE = "alice@example.com"
-
-
-def updates_by_meeting(side: EmulatorSide) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for call in side.provider_calls("applied"):
-        if call["op"] == "update":
-            out[call["meetingId"]] = out.get(call["meetingId"], 0) + 1
-    return out
 
 
 def test_trigger_burst_costs_two_list_runs_and_applies_each_change_once(
@@ -124,7 +117,7 @@ def test_sigkill_mid_sync_loses_nothing_and_applies_nothing_twice(
     assert sorted(updates_by_meeting(side).values()) == [1] * len(events)
 
 
-@pytest.mark.parametrize("mode", ["background", "inline"])
+@pytest.mark.parametrize("mode", ["tasks", "inline"])
 def test_twenty_concurrent_picks_on_one_calendar_all_get_a_meeting(
     side: EmulatorSide, store: Store, start_addon: Callable[..., Gunicorn], mode: str
 ) -> None:

@@ -1,0 +1,177 @@
+"""Who runs a sync, and what happens to the work it leaves: triggers and sync tasks.
+
+``ADDON_SYNC_MODE=inline``: a trigger syncs before it answers; work left behind waits for
+the next trigger (or ``flask sync --due`` from a cron). ``tasks`` (the default): a trigger
+only enqueues a sync task on Cloud Tasks, debounced, and every task decides its own
+follow-up before it answers, so every unfinished piece of work has a durable owner:
+
+========================  ==============================================================
+run outcome               follow-up task
+========================  ==============================================================
+``continue`` (slice cut)  the continuation, at once (named by listing and slice)
+``busy`` (lease held)     a look at the lease when it would expire (its holder may be dead)
+work left (``retry_at``)  a retry at ``retry_at`` (the engine's capped exponential backoff);
+                          after ``ADDON_RETRY_MAX_ATTEMPTS`` in a row, *needs attention*
+still dirty               a debounced sync, as if triggered
+token refused (401)       none: the calendar waits, visibly, for its user's next trigger
+========================  ==============================================================
+
+A task answers 2xx once its outcome and its follow-up are stored; anything else (Datastore
+or Cloud Tasks failing) is an error answer, and Cloud Tasks retries the task with the
+queue's backoff. Deliveries are at least once: the lease, the dirty flag, idempotent
+provider calls and follow-up ids derived from the state make a second delivery harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from addon.calendar.errors import Unauthorized
+from addon.services import Services
+from addon.store.records import CalendarState
+from addon.sync.report import SyncRun
+from addon.sync.slices import SliceBudget
+from addon.tasks import names
+from addon.tasks.body import TaskBody
+from addon.tasks.queue import QueueUnavailable
+from addon.tasks.sealing import SealError
+
+log = logging.getLogger(__name__)
+
+# Google documents the user's OAuth token in an event object as short-lived without giving
+# its lifetime; access tokens are issued for an hour. A task does not try one older than this.
+TOKEN_LIFETIME_SECONDS = 3500.0
+LEASE_LOOK_MARGIN_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a delivered task did: ``status`` for the log and the answer, the follow-up
+    task's kind if one was enqueued."""
+
+    status: str
+    followup: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "followup": self.followup}
+
+
+def on_trigger(svc: Services, calendar_id: str, user_token: str) -> dict[str, Any]:
+    """A calendarNotificationTrigger: sync now (inline) or enqueue the debounced task."""
+    if svc.settings.sync_mode == "inline":
+        run = svc.engine.sync(calendar_id, svc.calendar_for_token(user_token))
+        return {"status": run.status}
+    now = time.time()
+    body = TaskBody(calendar_id, "trigger", svc.sealer.seal(user_token, calendar_id), now)
+    task_id, at = names.debounced(calendar_id, now, svc.settings.debounce_seconds)
+    try:
+        created = svc.queue.enqueue(task_id, body, at)
+    except QueueUnavailable as exc:
+        # Cloud Tasks is down: the change must not wait for a trigger that may never come,
+        # so this one syncs a slice itself before answering (what inline mode does).
+        log.warning("enqueue failed; syncing in the trigger (%s)", exc)
+        run = svc.engine.sync(calendar_id, svc.calendar_for_token(user_token), budget=_budget(svc))
+        return {"status": run.status}
+    # The trigger's response body is not documented; the status helps when driving by hand.
+    return {"status": "queued" if created else "coalesced"}
+
+
+def run_task(svc: Services, body: TaskBody) -> TaskOutcome:
+    """One delivered sync task. Raises ``StoreError``/``QueueUnavailable`` when the outcome
+    or the follow-up could not be stored: the caller answers 5xx and Cloud Tasks retries."""
+    calendar_id = body.calendar_id
+    state = svc.store.get_calendar(calendar_id)
+    if state is None or not state.subscribed:
+        return TaskOutcome("unknown calendar")
+    now = time.time()
+    if body.kind == "lease" and _lease_live(state, now):
+        return TaskOutcome("lease held", _look_at_lease(svc, body, state))
+    if body.kind in ("lease", "retry") and not state.due and state.lease_owner is None:
+        return TaskOutcome("nothing due")
+    token = _open_token(svc, body, now)
+    if token is None:
+        why = "waiting for the user's next change in Calendar: the token a task had expired"
+        svc.store.update_calendar(
+            calendar_id, lambda s: s.with_(attention=why) if s.attention != why else None
+        )
+        return TaskOutcome("no usable token")
+    run = svc.engine.sync(calendar_id, svc.calendar_for_token(token), budget=_budget(svc))
+    return TaskOutcome(run.status, _follow_up(svc, body, run))
+
+
+def _budget(svc: Services) -> SliceBudget:
+    return SliceBudget(pages=svc.settings.slice_pages, seconds=svc.settings.slice_seconds)
+
+
+def _lease_live(state: CalendarState, now: float) -> bool:
+    expires = state.lease_expires
+    return state.lease_owner is not None and expires is not None and expires.timestamp() > now
+
+
+def _open_token(svc: Services, body: TaskBody, now: float) -> str | None:
+    if body.token is None or body.token_at is None:
+        return None
+    if now - body.token_at > TOKEN_LIFETIME_SECONDS:
+        return None
+    try:
+        return svc.sealer.open(body.token, body.calendar_id)
+    except SealError as exc:
+        # Not retryable: a key was removed from ADDON_TOKEN_KEYS, or the body was altered.
+        log.error("a task's token does not open (%s); ADDON_TOKEN_KEYS changed?", exc)
+        return None
+
+
+def _follow_up(svc: Services, body: TaskBody, run: SyncRun) -> str | None:
+    state = svc.store.get_calendar(body.calendar_id)
+    if state is None:
+        return None
+    if run.status == "continue" and state.cursor is not None:
+        cursor = state.cursor
+        task_id = names.continuation(body.calendar_id, cursor.run_id, cursor.slices)
+        svc.queue.enqueue(task_id, _carry(body, "continue"))
+        return "continue"
+    if run.status == "busy":
+        return _look_at_lease(svc, body, state)
+    refused = any(r.error and r.error.startswith(Unauthorized.__name__) for r in run.reports)
+    if refused:
+        return None
+    if state.retry_at is not None:
+        if state.retry_count > svc.settings.retry_max_attempts:
+            _give_up(svc, state)
+            return None
+        at = state.retry_at.timestamp()
+        svc.queue.enqueue(names.at_moment(body.calendar_id, "r", at), _carry(body, "retry"), at)
+        return "retry"
+    if state.dirty and state.lease_owner is None:
+        task_id, at = names.debounced(body.calendar_id, time.time(), svc.settings.debounce_seconds)
+        svc.queue.enqueue(task_id, _carry(body, "trigger"), at)
+        return "trigger"
+    return None
+
+
+def _look_at_lease(svc: Services, body: TaskBody, state: CalendarState) -> str | None:
+    """The holder of a live lease runs again for our trigger (dirty flag); if it died, nobody
+    would: look again once the lease would have expired."""
+    if state.lease_expires is None:
+        return None
+    at = state.lease_expires.timestamp() + LEASE_LOOK_MARGIN_SECONDS
+    svc.queue.enqueue(names.at_moment(body.calendar_id, "l", at), _carry(body, "lease"), at)
+    return "lease"
+
+
+def _give_up(svc: Services, state: CalendarState) -> None:
+    last = state.last_result.get("error") or f"{state.pending_count} change(s) still pending"
+    why = (
+        f"gave up after {state.retry_count} tries in a row ({last}); the next change in "
+        "Calendar, or `flask sync`, tries again"
+    )
+    svc.store.update_calendar(state.calendar_id, lambda s: s.with_(attention=why))
+    log.warning("calendar needs attention: retries exhausted")
+
+
+def _carry(body: TaskBody, kind: Any) -> TaskBody:
+    """A follow-up carries the sealed token of the task that made it, as it was sealed."""
+    return TaskBody(body.calendar_id, kind, body.token, body.token_at)

@@ -1,0 +1,156 @@
+"""``SyncQueue``: sync tasks created on Google Cloud Tasks with Google's own client.
+
+Every task is an HTTP target task: ``POST`` of a JSON body (``addon.tasks.body``) to the
+service's task handler, with an OIDC token Cloud Tasks signs as the invoker service account
+for the handler's URL (the handler verifies issuer, audience and email). Task ids come from
+``addon.tasks.names``; ``ALREADY_EXISTS`` means the work is already queued (or ran within the
+hour for that very id) and counts as success, which is also what makes retrying a creation
+safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from addon.settings import is_google_url
+from addon.tasks.body import TaskBody
+
+log = logging.getLogger(__name__)
+
+# The REST call itself; a creation retried after a lost answer is deduplicated by its id.
+CREATE_TIMEOUT_SECONDS = 10.0
+CREATE_RETRY_DEADLINE_SECONDS = 15.0
+
+
+# The queue this service is designed for (README, "Cloud Tasks"): one task per calendar at a
+# time is already enforced by the lease, so these bound the whole project. A task makes at
+# most ADDON_SLICE_PAGES list calls plus its provider calls and reconcile reads; keep
+# max_dispatches_per_second x calls per task under the project's Calendar quota (Cloud
+# console, APIs & Services, Google Calendar API, Quotas; Google sets it per project).
+QUEUE_SETTINGS: dict[str, Any] = {
+    "rate_limits": {"max_dispatches_per_second": 20, "max_concurrent_dispatches": 50},
+    "retry_config": {
+        "max_attempts": -1,  # bounded by max_retry_duration instead
+        "max_retry_duration": timedelta(days=1),
+        "min_backoff": timedelta(seconds=1),
+        "max_backoff": timedelta(seconds=300),
+        "max_doublings": 5,
+    },
+}
+
+
+class QueueUnavailable(Exception):
+    """Cloud Tasks could not be reached or refused the creation for a reason of its own."""
+
+
+@dataclass
+class QueueCounts:
+    created: int = 0
+    coalesced: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class SyncQueue:
+    def __init__(
+        self,
+        queue: str,
+        handler_url: str,
+        invoker: str,
+        *,
+        api_endpoint: str | None = None,
+        dispatch_deadline_seconds: float = 600.0,
+    ) -> None:
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import tasks_v2
+
+        self.queue = queue
+        self.handler_url = handler_url
+        self.invoker = invoker
+        # Cloud Tasks takes 15 s to 30 min for HTTP targets.
+        self._deadline = timedelta(seconds=min(1800.0, max(15.0, dispatch_deadline_seconds)))
+        options = ClientOptions(api_endpoint=api_endpoint) if api_endpoint else None
+        # Google's endpoint: Application Default Credentials (the runtime service account on
+        # Cloud Run). Any other endpoint is an emulator, which wants no credentials.
+        credentials = (
+            AnonymousCredentials()  # type: ignore[no-untyped-call]
+            if api_endpoint and not is_google_url(api_endpoint)
+            else None
+        )
+        self._tasks = tasks_v2
+        self._client = tasks_v2.CloudTasksClient(
+            transport="rest", client_options=options, credentials=credentials
+        )
+        self.counts = QueueCounts()
+
+    def enqueue(self, task_id: str, body: TaskBody, at: float | None = None) -> bool:
+        """Create task ``task_id`` to run at ``at`` (epoch seconds; None: now). True when it
+        was created, False when a task of that id exists or ran recently."""
+        from google.api_core import exceptions as gexc
+        from google.api_core.retry import Retry, if_exception_type
+
+        task: dict[str, Any] = {
+            "name": f"{self.queue}/tasks/{task_id}",
+            "http_request": {
+                "http_method": self._tasks.HttpMethod.POST,
+                "url": self.handler_url,
+                "headers": {"Content-Type": "application/json"},
+                "body": body.to_json(),
+                "oidc_token": {"service_account_email": self.invoker, "audience": self.handler_url},
+            },
+            "dispatch_deadline": self._deadline,
+        }
+        if at is not None:
+            task["schedule_time"] = datetime.fromtimestamp(at, UTC)
+        retry = Retry(
+            predicate=if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded),
+            initial=0.2,
+            maximum=2.0,
+            timeout=CREATE_RETRY_DEADLINE_SECONDS,
+        )
+        kind = body.kind
+        try:
+            self._client.create_task(
+                parent=self.queue,
+                task=self._tasks.Task(task),
+                retry=retry,
+                timeout=CREATE_TIMEOUT_SECONDS,
+            )
+        except gexc.Conflict:
+            # HTTP 409 is ALREADY_EXISTS for a creation: the only conflict CreateTask has.
+            self.counts.coalesced += 1
+            return False
+        except gexc.GoogleAPICallError as exc:
+            raise QueueUnavailable(
+                f"Cloud Tasks refused the task: {exc.code} {exc.message}"
+            ) from exc
+        except Exception as exc:  # transport failures (connection refused, TLS, timeouts)
+            raise QueueUnavailable(f"Cloud Tasks unreachable: {type(exc).__name__}") from exc
+        self.counts.created += 1
+        self.counts.by_kind[kind] = self.counts.by_kind.get(kind, 0) + 1
+        return True
+
+    def ensure_queue(self, retry: Mapping[str, Any] | None = None) -> bool:
+        """Create the queue with ``QUEUE_SETTINGS`` (``retry`` overrides parts of its retry
+        config); False when it exists already (its settings are left alone: an operator may
+        have tuned them)."""
+        from google.api_core import exceptions as gexc
+
+        project_location = self.queue.rsplit("/queues/", 1)[0]
+        config = {**QUEUE_SETTINGS["retry_config"], **(retry or {})}
+        queue = self._tasks.Queue(
+            {
+                "name": self.queue,
+                "rate_limits": QUEUE_SETTINGS["rate_limits"],
+                "retry_config": config,
+            }
+        )
+        try:
+            self._client.create_queue(parent=project_location, queue=queue)
+        except gexc.Conflict:
+            return False
+        return True
