@@ -35,7 +35,7 @@ from addon.store.records import CalendarState
 from addon.sync.report import SyncRun
 from addon.sync.slices import SliceBudget
 from addon.tasks import names
-from addon.tasks.body import TaskBody
+from addon.tasks.body import TaskBody, TaskKind
 from addon.tasks.queue import QueueUnavailable
 from addon.tasks.sealing import SealError
 
@@ -172,6 +172,6 @@ def _give_up(svc: Services, state: CalendarState) -> None:
     log.warning("calendar needs attention: retries exhausted")
 
 
-def _carry(body: TaskBody, kind: Any) -> TaskBody:
+def _carry(body: TaskBody, kind: TaskKind) -> TaskBody:
     """A follow-up carries the sealed token of the task that made it, as it was sealed."""
     return TaskBody(body.calendar_id, kind, body.token, body.token_at)
