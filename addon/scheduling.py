@@ -89,7 +89,9 @@ def run_task(svc: Services, body: TaskBody) -> TaskOutcome:
     now = time.time()
     if body.kind == "lease" and _lease_live(state, now):
         return TaskOutcome("lease held", _look_at_lease(svc, body, state))
-    if body.kind in ("lease", "retry") and not state.due and state.lease_owner is None:
+    if body.kind != "trigger" and not state.due and state.lease_owner is None:
+        # A follow-up whose work someone else finished (a trigger's run resumed the cursor,
+        # a retry's changes were replayed): nothing to list.
         return TaskOutcome("nothing due")
     token = _open_token(svc, body, now)
     if token is None:

@@ -254,17 +254,19 @@ class SyncEngine:
         left, parked = executor.ledger.counts()
         retry_count = state.retry_count if state else 0
         retry_in: float | None = None
+        report.continues = not done and stop is None
         if stop is not None:
             report.error = stop.error
             if stop.retry is not None:
                 retry_in = self._backoff(retry_count, stop.retry)
-        elif left:
+        elif left and not report.continues:
+            # A listing that goes on is its own follow-up; what it left is replayed, and
+            # counted as a retry, once it ends (else every slice would count as one).
             retry_in = self._backoff(retry_count)
         report.retry_in = round(retry_in, 1) if retry_in is not None else None
         cursor = progress.cursor
         next_token = cursor.next_sync_token if done and stop is None else None
         report.token_stored = next_token is not None
-        report.continues = not done and stop is None
         finished = done and stop is None
         keep = None if finished else dataclasses.replace(cursor, slices=cursor.slices + 1)
         new_seen: list[str] = []

@@ -158,3 +158,29 @@ def test_a_continuation_whose_page_token_expired_lists_again(stack: Stack) -> No
     assert updates(stack) == {meeting_1: 1, meeting_2: 1}
     state = stack.calendar_state(ALICE)
     assert state.cursor is None and state.sync_token
+
+
+def test_work_left_in_a_slice_is_not_counted_as_a_retry_until_the_listing_ends(
+    stack: Stack,
+) -> None:
+    first, meeting_1 = new_conference(stack, "First")
+    quiet_triggers(stack)
+    retitle(stack, first["id"], "First, moved")
+    seed(stack, 5200)
+    stack.conferencing.set_fault("down", count=3)  # the first slice's update fails
+    client = stack.services.calendar_for_token(stack.user(ALICE))
+    engine = stack.services.engine
+    assert engine.sync(ALICE, client, budget=ONE_PAGE).status == "continue"
+    state = stack.calendar_state(ALICE)
+    # The continuation is the follow-up: no retry is scheduled or counted per slice.
+    assert state.pending_count == 1 and state.retry_at is None and state.retry_count == 0
+    assert state.due
+    runs = run_slices(stack)
+    assert runs[-1].status == "done"
+    state = stack.calendar_state(ALICE)
+    assert state.pending_count == 1 and state.retry_at is not None and state.retry_count == 1
+    # The retry, with the vendor back, replays it.
+    retry = engine.sync(ALICE, client, budget=ONE_PAGE)
+    assert retry.status == "done" and retry.reports[0].replayed == 1
+    assert titles(stack)[meeting_1] == "First, moved"
+    assert stack.calendar_state(ALICE).pending_count == 0
