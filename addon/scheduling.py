@@ -64,11 +64,9 @@ def on_trigger(svc: Services, calendar_id: str, user_token: str) -> dict[str, An
     if svc.settings.sync_mode == "inline":
         run = svc.engine.sync(calendar_id, svc.calendar_for_token(user_token))
         return {"status": run.status}
-    now = time.time()
-    body = TaskBody(calendar_id, "trigger", svc.sealer.seal(user_token, calendar_id), now)
-    task_id, at = names.debounced(calendar_id, now, svc.settings.debounce_seconds)
+    body = TaskBody(calendar_id, "trigger", svc.sealer.seal(user_token, calendar_id), time.time())
     try:
-        created = svc.queue.enqueue(task_id, body, at)
+        created = _enqueue_debounced(svc, body)
     except QueueUnavailable as exc:
         # Cloud Tasks is down: the change must not wait for a trigger that may never come,
         # so this one syncs a slice itself before answering (what inline mode does).
@@ -148,10 +146,15 @@ def _follow_up(svc: Services, body: TaskBody, run: SyncRun) -> str | None:
         svc.queue.enqueue(names.at_moment(body.calendar_id, "r", at), _carry(body, "retry"), at)
         return "retry"
     if state.dirty and state.lease_owner is None:
-        task_id, at = names.debounced(body.calendar_id, time.time(), svc.settings.debounce_seconds)
-        svc.queue.enqueue(task_id, _carry(body, "trigger"), at)
+        _enqueue_debounced(svc, _carry(body, "trigger"))
         return "trigger"
     return None
+
+
+def _enqueue_debounced(svc: Services, body: TaskBody) -> bool:
+    """The task of the debounce window we are in (every trigger in it names the same one)."""
+    task_id, at = names.debounced(body.calendar_id, time.time(), svc.settings.debounce_seconds)
+    return svc.queue.enqueue(task_id, body, at)
 
 
 def _look_at_lease(svc: Services, body: TaskBody, state: CalendarState) -> str | None:

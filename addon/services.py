@@ -28,8 +28,6 @@ from addon.sync.provider_calls import call_budget
 from addon.tasks.queue import SyncQueue
 from addon.tasks.sealing import TokenSealer
 
-TASK_PATH = "/tasks/sync"
-
 # The lease must outlast a provider operation's whole budget this many times over, so a run
 # renews it between calls with room to spare (ADDON_LEASE_SECONDS is checked at start-up).
 LEASE_TO_CALL_BUDGET = 2.0
@@ -44,10 +42,10 @@ class Services:
     providers: dict[str, ConferenceProvider]
     verifier: IdTokenVerifier | None
     store_factory: Callable[[], Store]
+    sealer: TokenSealer
     user_verifier: UserIdTokenVerifier | None = None
     # Proves a task delivery comes from Cloud Tasks (OIDC token of the invoker account).
     tasks_verifier: IdTokenVerifier | None = None
-    sealer: TokenSealer = field(default_factory=lambda: TokenSealer(*Settings().sealing_keys()))
     calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
     _store: Store | None = field(default=None, init=False)
     _engine: SyncEngine | None = field(default=None, init=False)
@@ -150,16 +148,7 @@ class Services:
         """The Cloud Tasks queue, built on first use (the client is made for many threads)."""
         with self._lock:
             if self._queue is None:
-                s = self.settings
-                self._queue = SyncQueue(
-                    s.tasks_queue,
-                    s.endpoint_url(TASK_PATH),
-                    s.tasks_invoker,
-                    api_endpoint=s.tasks_api_endpoint,
-                    # A task's whole run: its slice, then the last page's provider calls and
-                    # the stores, which the lease bounds.
-                    dispatch_deadline_seconds=s.slice_seconds + s.lease_seconds,
-                )
+                self._queue = SyncQueue.for_settings(self.settings)
             return self._queue
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import requests
 
 from addon.deployment import render
-from addon.services import TASK_PATH
 from addon.settings import LOCAL_TASKS_QUEUE, Settings
 from addon.tasks.queue import SyncQueue
 from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
@@ -106,12 +105,7 @@ def bootstrap(
     """Install the deployment, create the sync queue (tasks mode) with the settings the
     deployment guide gives, and create ``users``; returns ``{email: access token}``."""
     if settings.sync_mode == "tasks":
-        SyncQueue(
-            settings.tasks_queue,
-            settings.endpoint_url(TASK_PATH),
-            settings.tasks_invoker,
-            api_endpoint=settings.tasks_api_endpoint,
-        ).ensure_queue()
+        SyncQueue.for_settings(settings).ensure_queue()
     with requests.Session() as http:
         r = http.post(
             f"{emulator_url}/_emulator/addon/deployment", json=render(settings), timeout=10

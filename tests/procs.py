@@ -35,7 +35,6 @@ import requests
 from flask import Flask
 
 from addon.deployment import render
-from addon.services import TASK_PATH
 from addon.settings import from_env
 from addon.store.datastore import Store
 from addon.store.records import CalendarState
@@ -338,13 +337,7 @@ def install_deployment(side: EmulatorSide, addon: Gunicorn) -> None:
     settings = from_env(addon.settings_env())
     side.control("POST", "/_emulator/addon/deployment", render(settings))
     if settings.sync_mode == "tasks":
-        queue = SyncQueue(
-            settings.tasks_queue,
-            settings.endpoint_url(TASK_PATH),
-            settings.tasks_invoker,
-            api_endpoint=settings.tasks_api_endpoint,
-        )
-        queue.ensure_queue(QUEUE_BACKOFFS)
+        SyncQueue.for_settings(settings).ensure_queue(QUEUE_BACKOFFS)
 
 
 @contextlib.contextmanager

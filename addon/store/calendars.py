@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -207,18 +208,18 @@ class CalendarRecords(DatastoreBase):
         (seconds) means work was left behind and the calendar is retried then; None clears
         the retry schedule. ``cursor``: the listing is cut here and continues from it (None
         ends it); ``seen`` (ids a full listing showed alive in this slice) is stored with it,
-        in the same transaction, as chunks ``cursor.seen_chunks - k .. - 1``.
+        in the same transaction, as the cursor's next chunks (the stored cursor counts them).
         """
         now = self._clock()
-        chunks = seen_chunks(seen)
-        if cursor is not None and len(chunks) > cursor.seen_chunks:
-            raise ValueError("the cursor must count the chunks stored with it")
+        chunks = seen_chunks(seen) if cursor is not None else []
+        first = cursor.seen_chunks if cursor is not None else 0
+        if cursor is not None and chunks:
+            cursor = replace(cursor, seen_chunks=first + len(chunks))
 
         def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
             if state.lease_owner != owner:
                 return None, False
             if cursor is not None:
-                first = cursor.seen_chunks - len(chunks)
                 for n, ids in enumerate(chunks, start=first):
                     self._put_seen(calendar_id, cursor.run_id, n, ids)
             summary = state.with_(
@@ -258,8 +259,11 @@ class CalendarRecords(DatastoreBase):
         entity["ids"] = json.dumps(ids)
         self._client.put(entity)
 
+    def _seen_keys(self, calendar_id: str, cursor: ListCursor) -> list[Any]:
+        return [self._seen_key(calendar_id, cursor.run_id, n) for n in range(cursor.seen_chunks)]
+
     def load_seen(self, calendar_id: str, cursor: ListCursor) -> set[str]:
-        keys = [self._seen_key(calendar_id, cursor.run_id, n) for n in range(cursor.seen_chunks)]
+        keys = self._seen_keys(calendar_id, cursor)
         found = self._retrying(lambda: self._client.get_multi(keys)) if keys else []
         if len(found) != len(keys):
             # A chunk stored with the cursor is missing: nothing can say what was seen.
@@ -267,7 +271,7 @@ class CalendarRecords(DatastoreBase):
         return {i for e in found for i in json.loads(e["ids"])}
 
     def drop_seen(self, calendar_id: str, cursor: ListCursor) -> None:
-        keys = [self._seen_key(calendar_id, cursor.run_id, n) for n in range(cursor.seen_chunks)]
+        keys = self._seen_keys(calendar_id, cursor)
         if keys:
             self._retrying(lambda: self._client.delete_multi(keys))
 

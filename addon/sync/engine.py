@@ -43,7 +43,7 @@ from addon.calendar.client import CalendarClient
 from addon.calendar.errors import CalendarUnavailable, SyncTokenInvalid
 from addon.providers.base import ConferenceProvider
 from addon.settings import Solution
-from addon.store.calendars import MissingSeen, seen_chunks
+from addon.store.calendars import MissingSeen
 from addon.store.datastore import Store
 from addon.store.errors import LeaseLost, StoreError
 from addon.sync.batch import process_batch
@@ -269,12 +269,7 @@ class SyncEngine:
         report.token_stored = next_token is not None
         finished = done and stop is None
         keep = None if finished else dataclasses.replace(cursor, slices=cursor.slices + 1)
-        new_seen: list[str] = []
-        if keep is not None and keep.mode == "full" and seen:
-            new_seen = sorted(seen)
-            keep = dataclasses.replace(
-                keep, seen_chunks=keep.seen_chunks + len(seen_chunks(new_seen))
-            )
+        new_seen = sorted(seen) if keep is not None and keep.mode == "full" else []
         stored = self._store.store_sync_result(
             calendar_id,
             owner,
@@ -322,8 +317,9 @@ class SyncEngine:
                 if progress.cursor.mode == "incremental":
                     reader.check_abandoned()
                     return True
-                earlier = cursor.seen_chunks and self._store.load_seen(report.calendar_id, cursor)
-                return reader.reconcile(progress, seen | (earlier or set()))
+                # What earlier slices of this full listing saw, plus this one's.
+                earlier = self._store.load_seen(report.calendar_id, cursor)
+                return reader.reconcile(progress, seen | earlier)
             except (SyncTokenInvalid, MissingSeen) as exc:
                 if isinstance(exc, SyncTokenInvalid) and cursor.mode == "incremental":
                     if cursor.page_token is None:

@@ -68,5 +68,5 @@ def restart(cursor: ListCursor, time_min: str) -> ListCursor:
     what an expired *page* token gets is not documented, and the same answer is assumed.
     """
     if cursor.mode == "incremental" and cursor.page_token is not None:
-        return dataclasses.replace(cursor, page_token=None, slices=cursor.slices)
+        return dataclasses.replace(cursor, page_token=None)
     return new_cursor(None, time_min)

@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from addon.settings import is_google_url
+from addon.settings import Settings, is_google_url
 from addon.tasks.body import TaskBody
 
 log = logging.getLogger(__name__)
+
+# Where Cloud Tasks delivers sync tasks (``addon.web.tasks``); the OIDC token's audience is
+# the public URL of this path.
+TASK_PATH = "/tasks/sync"
 
 # The REST call itself; a creation retried after a lost answer is deduplicated by its id.
 CREATE_TIMEOUT_SECONDS = 10.0
@@ -86,6 +90,19 @@ class SyncQueue:
             transport="rest", client_options=options, credentials=credentials
         )
         self.counts = QueueCounts()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> SyncQueue:
+        """The queue ``settings`` name, delivering to this service's task handler."""
+        return cls(
+            settings.tasks_queue,
+            settings.endpoint_url(TASK_PATH),
+            settings.tasks_invoker,
+            api_endpoint=settings.tasks_api_endpoint,
+            # A task's whole run: its slice, then the last page's provider calls and the
+            # stores, which the lease bounds.
+            dispatch_deadline_seconds=settings.slice_seconds + settings.lease_seconds,
+        )
 
     def enqueue(self, task_id: str, body: TaskBody, at: float | None = None) -> bool:
         """Create task ``task_id`` to run at ``at`` (epoch seconds; None: now). True when it

@@ -15,10 +15,9 @@ from flask.typing import ResponseReturnValue
 
 from addon.errors import ApiError
 from addon.scheduling import run_task
-from addon.services import TASK_PATH
 from addon.store.errors import StoreError
 from addon.tasks.body import BadTaskBody, TaskBody
-from addon.tasks.queue import QueueUnavailable
+from addon.tasks.queue import TASK_PATH, QueueUnavailable
 from addon.web.requests import require_cloud_tasks, services
 
 log = logging.getLogger(__name__)
