@@ -97,7 +97,7 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
             log.warning("events.get failed during onCreate: %s", type(exc).__name__)
     source = event or ev.event_stub()
 
-    existing = store.get_conference(calendar_id, event_id)
+    existing, calendar_state = store.creation_view(calendar_id, event_id)
     if existing is not None and existing.live and existing.solution_id == solution.id:
         conference = existing
     else:
@@ -140,7 +140,7 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         return _error(solution, "UNKNOWN")
 
     try:
-        newly_subscribed = store.subscribe(calendar_id, user or ev.user_email)
+        newly_subscribed = store.subscribe(calendar_id, user or ev.user_email, calendar_state)
     except Contention:
         # Unsure whether this is the calendar's first conference: ask Calendar to subscribe
         # anyway (asking again for a subscribed calendar changes nothing we rely on). With no

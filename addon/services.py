@@ -123,6 +123,7 @@ class Services:
                     lookback_days=self.settings.sync_lookback_days,
                     retry_base_seconds=self.settings.retry_base_seconds,
                     retry_max_seconds=self.settings.retry_max_seconds,
+                    pool_size=self.settings.sync_pool_size,
                 )
             return self._engine
 

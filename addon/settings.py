@@ -69,6 +69,11 @@ DEFAULT_SOLUTIONS: tuple[Solution, ...] = (
 )
 
 
+# Provider calls in flight per sync: beyond this, a vendor's rate limits answer before the
+# pool helps (each gunicorn thread running a sync has a pool of its own).
+MAX_SYNC_POOL = 32
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "local"
@@ -98,6 +103,8 @@ class Settings:
     debounce_seconds: float = 2.0
     slice_pages: int = 4
     slice_seconds: float = 10.0
+    # Provider calls one sync runs at once (each event's or series' calls stay in order).
+    sync_pool_size: int = 8
     # "kid:base64url-32-bytes,..." (the first seals, all open); None: one key derived from
     # secret_key. Seals the user tokens that ride in task bodies.
     token_keys: str | None = None
@@ -127,6 +134,8 @@ class Settings:
             raise SettingsError("ADDON_ENV must be 'local' or 'production'")
         if self.sync_mode not in ("tasks", "inline"):
             raise SettingsError("ADDON_SYNC_MODE must be 'tasks' or 'inline'")
+        if not 1 <= self.sync_pool_size <= MAX_SYNC_POOL:
+            raise SettingsError(f"ADDON_SYNC_POOL_SIZE must be between 1 and {MAX_SYNC_POOL}")
         if not TASKS_QUEUE_PATTERN.match(self.tasks_queue):
             raise SettingsError(
                 "ADDON_TASKS_QUEUE must be projects/PROJECT/locations/LOCATION/queues/QUEUE, "
@@ -348,7 +357,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         if (raw := get(var)) is not None:
             values[attr] = _float(PREFIX + var, raw, 0.1)
     for var, attr in (("RETRY_MAX_ATTEMPTS", "retry_max_attempts"),
-                      ("SLICE_PAGES", "slice_pages")):  # fmt: skip
+                      ("SLICE_PAGES", "slice_pages"),
+                      ("SYNC_POOL_SIZE", "sync_pool_size")):  # fmt: skip
         if (raw := get(var)) is not None:
             values[attr] = _int(PREFIX + var, raw, 1)
     if (raw := get("SYNC_LOOKBACK_DAYS")) is not None:

@@ -25,6 +25,7 @@ from addon.store.datastore import Store
 from addon.store.records import CalendarState, Conference, EventSnapshot
 from addon.sync.keys import create_key
 from addon.sync.provider_calls import meeting_request
+from bench.floor import put_records
 from localgoogle.datastore_emulator import DatastoreEmulator
 from localgoogle.vendors.rest import ConferencingState
 from tests.procs import RECORDED, SOLUTION, EmulatorSide
@@ -149,39 +150,39 @@ class InProcessTransport:
 
 
 def put_conferences(store: Store, conferences: Sequence[Conference]) -> None:
-    """Write conference records in batches of 500 (set-up only; the product writes one by
-    one from the sync). Uses the store's own entity mapping."""
-    from google.cloud import datastore as gds
+    """Write conference records in batches of 500 (set-up only; the product writes them from
+    the sync). Uses the store's own entity mapping, as the floor's writes do."""
+    put_records(store, conferences)
 
-    from addon.store.entities import CONFERENCE_UNINDEXED, conference_to_props
 
-    client = store._client
-    entities = []
-    now = datetime.now(UTC)
-    for c in conferences:
-        entity = gds.Entity(
-            client.key("Calendar", c.calendar_id, "Conference", c.event_id),
-            exclude_from_indexes=CONFERENCE_UNINDEXED,
-        )
-        entity.update(conference_to_props(c.with_(created_at=now, updated_at=now)))
-        entities.append(entity)
-    for i in range(0, len(entities), 500):
-        client.put_multi(entities[i : i + 500])
+def _due_marker_key(client: Any, calendar_id: str) -> Any | None:
+    """The key of the calendar's due marker where the store keeps one (a child entity that
+    exists while the calendar is due, as ``CalendarRecords._put_calendar`` writes it); None
+    where due calendars are found by an indexed ``due`` property instead."""
+    from addon.store import entities
+
+    kind = getattr(entities, "DUE_MARKER", None)
+    return client.key(entities.CALENDAR, calendar_id, kind, "due") if kind else None
 
 
 def put_calendars(store: Store, states: Sequence[CalendarState]) -> None:
+    """Write calendar states in batches of 500, with the due markers of the due ones
+    (set-up only). Uses the store's own entity mapping."""
     from google.cloud import datastore as gds
 
-    from addon.store.entities import CALENDAR_UNINDEXED, calendar_to_props
+    from addon.store.entities import CALENDAR, CALENDAR_UNINDEXED, calendar_to_props
 
     client = store._client
     entities = []
     for s in states:
         entity = gds.Entity(
-            client.key("Calendar", s.calendar_id), exclude_from_indexes=CALENDAR_UNINDEXED
+            client.key(CALENDAR, s.calendar_id), exclude_from_indexes=CALENDAR_UNINDEXED
         )
         entity.update(calendar_to_props(s))
         entities.append(entity)
+        marker = _due_marker_key(client, s.calendar_id) if s.due else None
+        if marker is not None:
+            entities.append(gds.Entity(marker))
     for i in range(0, len(entities), 500):
         client.put_multi(entities[i : i + 500])
 
@@ -265,6 +266,9 @@ def set_calendar(store: Store, calendar_id: str, token: str, user: str) -> None:
             )
         ],
     )
+    marker = _due_marker_key(store._client, calendar_id)
+    if marker is not None:
+        store._client.delete(marker)  # a run that left work behind left the calendar due
     for change in store.list_pending(calendar_id):
         store.delete_pending(calendar_id, change.event_id)
 

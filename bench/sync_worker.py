@@ -1,12 +1,14 @@
 """One sync in a process of its own, so its peak memory (``VmHWM``) is its own.
 
-``python -m bench.sync_worker --mode ours|seed|seed-strict --emulator URL --calendar ID
---token ACCESS_TOKEN --project P [--props FILE]`` (``DATASTORE_EMULATOR_HOST`` in the
-environment). Prints one JSON line: ``{seconds, rss_before_mb, maxrss_mb, result, error}``.
+``python -m bench.sync_worker --mode MODE --emulator URL --calendar ID --token ACCESS_TOKEN
+--project P [--props FILE]`` (``DATASTORE_EMULATOR_HOST`` in the environment). Prints one JSON
+line: ``{seconds, rss_before_mb, maxrss_mb, result}``. Modes:
 
 * ``ours``: the product's ``SyncEngine.sync`` built exactly as the service builds it.
 * ``seed``: ``bench.baseline_seed`` with the null check added (so it can run at all);
   ``seed-strict``: the seed as written (raises on the first event without conference data).
+* ``floor``: ``bench.floor`` — the same sync's minimal work, provider calls on a pool of the
+  product's size; ``floor-sequential``: the same with a pool of one.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+MODES = ("ours", "seed", "seed-strict", "floor", "floor-sequential")
 START_RSS = [0.0]  # resident size once everything is imported and built, before the sync
 
 
@@ -72,6 +76,26 @@ def run_ours(args: argparse.Namespace) -> tuple[float, dict[str, Any]]:
     }
 
 
+def run_floor(args: argparse.Namespace, sequential: bool) -> tuple[float, dict[str, Any]]:
+    import google.oauth2.credentials
+
+    from addon.calendar.client import CalendarClient
+    from addon.store.datastore import Store
+    from bench.floor import FloorSync
+
+    # Built before timing, as ours builds its services before timing.
+    floor = FloorSync(
+        Store.connect(args.project), solutions(args.emulator), 1 if sequential else None
+    )
+    credentials = google.oauth2.credentials.Credentials(token=args.token)
+    client = CalendarClient(credentials, api_endpoint=args.emulator + "/calendar/v3/")
+    START_RSS[0] = rss_mb()
+    started = time.perf_counter()
+    report = floor.sync(client, args.calendar)
+    seconds = time.perf_counter() - started
+    return seconds, {"pool_size": floor.pool_size, **asdict(report), "calendar_calls": client.calls}
+
+
 def run_seed(args: argparse.Namespace, strict: bool) -> tuple[float, dict[str, Any]]:
     from bench.baseline_seed import SeedSync, ThirdParty, UserProperties
     from localgoogle.calendar.client import calendar_service
@@ -96,7 +120,7 @@ def run_seed(args: argparse.Namespace, strict: bool) -> tuple[float, dict[str, A
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["ours", "seed", "seed-strict"], required=True)
+    parser.add_argument("--mode", choices=MODES, required=True)
     parser.add_argument("--emulator", required=True)
     parser.add_argument("--calendar", required=True)
     parser.add_argument("--token", required=True)
@@ -109,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("addon").setLevel(logging.WARNING)
     if args.mode == "ours":
         seconds, result = run_ours(args)
+    elif args.mode in ("floor", "floor-sequential"):
+        seconds, result = run_floor(args, sequential=args.mode == "floor-sequential")
     else:
         seconds, result = run_seed(args, strict=args.mode == "seed-strict")
     out = {

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from werkzeug.serving import make_server
-
 from localgoogle.app import create_emulator_app
+from localgoogle.server import make_keepalive_server
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,8 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base-url", default=None, help="public base URL for resource URIs")
     args = parser.parse_args(argv)
     app = create_emulator_app(base_url=args.base_url)
-    # threaded: every request on its own thread; the state lock makes operations atomic.
-    server = make_server(args.host, args.port, app, threaded=True)
+    # Threaded (every connection on its own thread; the state lock makes operations atomic)
+    # and HTTP/1.1 keep-alive, so clients do not pay a new connection per call.
+    server = make_keepalive_server(args.host, args.port, app)
     base = f"http://{args.host}:{server.server_port}"
     print(f"Calendar emulator on {base}/calendar/v3/", flush=True)
     print(f"Cloud Tasks emulator on {base}/v2/ (api_endpoint={base})", flush=True)

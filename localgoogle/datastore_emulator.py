@@ -113,6 +113,25 @@ class DatastoreEmulator:
         except (urllib.error.URLError, OSError):
             return False
 
+    def auto_indexes(self) -> set[tuple[str, bool, tuple[tuple[str, str], ...]]]:
+        """The composite indexes the queries run so far would need in production, as the
+        emulator records them (``WEB-INF/appengine-generated/datastore-indexes-auto.xml``):
+        ``(kind, ancestor, ((property, direction), ...))``."""
+        import xml.etree.ElementTree as ET  # the emulator's own file, trusted
+
+        if self._data_dir is None:
+            return set()
+        path = Path(self._data_dir, "WEB-INF", "appengine-generated", "datastore-indexes-auto.xml")
+        if not path.exists():
+            return set()
+        found = set()
+        for index in ET.parse(path).getroot().iter("datastore-index"):  # noqa: S314
+            props = tuple(
+                (p.get("name", ""), p.get("direction", "asc")) for p in index.iter("property")
+            )
+            found.add((index.get("kind", ""), index.get("ancestor") == "true", props))
+        return found
+
     def reset(self) -> None:
         """Drop every entity (the emulator's own ``/reset`` endpoint)."""
         req = urllib.request.Request(f"http://{self.host_port}/reset", method="POST")

@@ -7,8 +7,8 @@
 * the console (``localrun.console``) at ``/console`` (``/`` redirects there).
 
 ``python -m localrun.emulator_stack --port 8090 --datastore-project local-addon`` serves it
-with threaded werkzeug; the runner starts it that way as a child process. The console reads
-Datastore through ``DATASTORE_EMULATOR_HOST``.
+with threaded werkzeug speaking HTTP/1.1 keep-alive (``localgoogle.server``); the runner starts
+it that way as a child process. The console reads Datastore through ``DATASTORE_EMULATOR_HOST``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from collections.abc import Callable
 from types import FrameType
 
 from flask import Flask, redirect, url_for
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from addon.store.datastore import Store
 from localgoogle.app import create_emulator_app
+from localgoogle.server import make_keepalive_server
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
 from localrun import console
 from localrun.config import CONFERENCING_PREFIX, HOST, PROJECT
@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     public_url = args.public_url or f"http://{args.host}:{args.port}"
     logging.getLogger("werkzeug").addFilter(_QuietPolls())
     app = create_local_emulator_app(datastore_project=args.datastore_project, public_url=public_url)
-    server = make_server(args.host, args.port, app, threaded=True)
+    # Threaded werkzeug with HTTP/1.1 keep-alive (localgoogle.server): the add-on's clients
+    # reuse their connections instead of reconnecting for every call.
+    server = make_keepalive_server(args.host, args.port, app)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

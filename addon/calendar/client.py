@@ -1,6 +1,8 @@
 """The Calendar API client the add-on uses: the real google-api-python-client, built once per
-process from the discovery document shipped with the library (no network at build time),
-executed per call with an ``httplib2.Http`` of its own (httplib2 is not thread-safe).
+process from the discovery document shipped with the library (no network at build time).
+Calls are executed over one ``httplib2.Http`` per thread (httplib2 is not thread-safe), so a
+thread reuses its connection to Calendar across calls and users; each call wraps it with the
+caller's credentials (``AuthorizedHttp`` holds no connection of its own).
 
 Retries live here, not in the sync algorithm: 429, 403 ``rateLimitExceeded`` /
 ``userRateLimitExceeded`` and 5xx are retried with exponential backoff and full jitter, a
@@ -41,17 +43,19 @@ RETRYABLE_403 = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 QUOTA_403 = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 MAX_PAGE_SIZE = 2500  # events.list maxResults upper bound (calendar.v3 discovery document)
 
-_services: dict[str | None, Any] = {}
+_events: dict[str | None, Any] = {}
 _services_lock = threading.Lock()
+_local = threading.local()
 
 
-def _service(api_endpoint: str | None) -> Any:
-    """The discovery-built resource, once per endpoint; credentials come per call."""
+def _events_resource(api_endpoint: str | None) -> Any:
+    """The discovery-built ``events()`` resource, once per endpoint (building the service
+    and its resource costs milliseconds); credentials and connections come per call."""
     with _services_lock:
-        svc = _services.get(api_endpoint)
-        if svc is None:
+        events = _events.get(api_endpoint)
+        if events is None:
             options = {"api_endpoint": api_endpoint} if api_endpoint else None
-            svc = build(
+            service = build(
                 "calendar",
                 "v3",
                 http=httplib2.Http(),  # placeholder; every execute() passes its own
@@ -59,8 +63,19 @@ def _service(api_endpoint: str | None) -> Any:
                 cache_discovery=False,
                 client_options=options,
             )
-            _services[api_endpoint] = svc
-        return svc
+            events = _events[api_endpoint] = service.events()
+        return events
+
+
+def _thread_http(timeout: float) -> httplib2.Http:
+    """This thread's ``httplib2.Http`` for ``timeout`` (it keeps its connections open)."""
+    pool: dict[float, httplib2.Http] | None = getattr(_local, "http", None)
+    if pool is None:
+        pool = _local.http = {}
+    http = pool.get(timeout)
+    if http is None:
+        http = pool[timeout] = httplib2.Http(timeout=timeout)
+    return http
 
 
 @dataclass
@@ -131,14 +146,16 @@ class CalendarClient:
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
         self.calls: dict[str, int] = {}
+        self._calls_lock = threading.Lock()  # a sync's lanes share the client
 
     def _execute(self, name: str, request: Any, *, single_event: bool = False) -> Any:
         http = google_auth_httplib2.AuthorizedHttp(
-            self._credentials, http=httplib2.Http(timeout=self._timeout)
+            self._credentials, http=_thread_http(self._timeout)
         )
         attempt = 0
         while True:
-            self.calls[name] = self.calls.get(name, 0) + 1
+            with self._calls_lock:
+                self.calls[name] = self.calls.get(name, 0) + 1
             try:
                 return request.execute(http=http)
             except HttpError as exc:
@@ -158,7 +175,7 @@ class CalendarClient:
 
     @property
     def _events(self) -> Any:
-        return _service(self._endpoint).events()
+        return _events_resource(self._endpoint)
 
     def get_event(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
         """The event, or None when it does not exist (404/410)."""

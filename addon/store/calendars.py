@@ -12,10 +12,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from addon.store.base import DatastoreBase, eq
+from addon.store.base import DatastoreBase
 from addon.store.entities import (
     CALENDAR,
     CALENDAR_UNINDEXED,
+    DUE_MARKER,
     SEEN_ALIVE,
     calendar_from_entity,
     calendar_to_props,
@@ -61,7 +62,9 @@ class CalendarRecords(DatastoreBase):
     def _get_or_new_calendar(self, calendar_id: str) -> CalendarState:
         return self._read_calendar(calendar_id) or CalendarState(calendar_id=calendar_id)
 
-    def _put_calendar(self, state: CalendarState) -> None:
+    def _put_calendar(self, state: CalendarState, was_due: bool = True) -> None:
+        """Write the state and keep its due marker in step (same entity group, same
+        transaction). ``was_due`` False: the state read was not due, so no marker to drop."""
         from google.cloud import datastore
 
         entity = datastore.Entity(
@@ -69,6 +72,11 @@ class CalendarRecords(DatastoreBase):
         )
         entity.update(calendar_to_props(state))
         self._client.put(entity)
+        marker = self._client.key(CALENDAR, state.calendar_id, DUE_MARKER, "due")
+        if state.due:
+            self._client.put(datastore.Entity(marker))
+        elif was_due:
+            self._client.delete(marker)
 
     def update_calendar(
         self, calendar_id: str, change: Callable[[CalendarState], CalendarState | None]
@@ -106,14 +114,17 @@ class CalendarRecords(DatastoreBase):
                 or new.cursor is not None
             )
             new = new.with_(due=due)
-            self._put_calendar(new)
+            self._put_calendar(new, was_due=current.due)
             return new, outcome
 
         return self._transaction(run)
 
-    def subscribe(self, calendar_id: str, user_email: str | None) -> bool:
-        """Mark the calendar subscribed; True if it was not before (first conference)."""
-        current = self.get_calendar(calendar_id)
+    def subscribe(
+        self, calendar_id: str, user_email: str | None, current: CalendarState | None = None
+    ) -> bool:
+        """Mark the calendar subscribed; True if it was not before (first conference).
+        ``current``: the state as the caller just read it (saves a lookup when subscribed)."""
+        current = current if current is not None else self.get_calendar(calendar_id)
         if current is not None and current.subscribed:
             return False  # the common case, without a transaction; subscription is never undone
 
@@ -278,12 +289,12 @@ class CalendarRecords(DatastoreBase):
     def due_calendars(self, limit: int = 500) -> list[str]:
         """Calendars with work to do (dirty, pending changes, full sync needed, a retry due).
 
-        An indexed equality query on ``due``: its cost grows with the due calendars only.
+        A keys-only query over the due markers (``DUE_MARKER``): its cost grows with the due
+        calendars only, never with the subscribed ones.
         """
-        query = self._client.query(kind=CALENDAR)
-        query.add_filter(filter=eq("due", True))
+        query = self._client.query(kind=DUE_MARKER)
         query.keys_only()
-        return [e.key.name for e in query.fetch(limit=limit)]
+        return [e.key.parent.name for e in query.fetch(limit=limit)]
 
     def all_calendars(self) -> list[CalendarState]:
         query = self._client.query(kind=CALENDAR)

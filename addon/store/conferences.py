@@ -12,21 +12,27 @@ from typing import Any
 
 from addon.store.base import DatastoreBase, eq
 from addon.store.entities import (
+    CALENDAR,
     CONFERENCE,
     CONFERENCE_UNINDEXED,
     PENDING,
     PENDING_UNINDEXED,
+    calendar_from_entity,
     conference_from_entity,
     conference_to_props,
     pending_from_entity,
     pending_to_props,
 )
 from addon.store.errors import LeaseLost
-from addon.store.records import Conference, EventSnapshot, PendingChange
+from addon.store.records import CalendarState, Conference, EventSnapshot, PendingChange
 
 # Datastore commits at most 500 mutations; the lease check reads one more entity.
 BATCH_ENTITIES = 400
 LOOKUP_KEYS = 1000
+
+
+def _fetch_all(query: Any) -> list[Any]:
+    return list(query.fetch())
 
 
 @dataclass
@@ -45,6 +51,22 @@ class ConferenceRecords(DatastoreBase):
         entity = self._retrying(lambda: self._client.get(key))
         return conference_from_entity(entity) if entity is not None else None
 
+    def creation_view(
+        self, calendar_id: str, event_id: str
+    ) -> tuple[Conference | None, CalendarState | None]:
+        """What onCreate reads before it calls the provider, in one lookup: the event's
+        record and the calendar's state."""
+        conf_key, cal_key = self._conf_key(calendar_id, event_id), self._cal_key(calendar_id)
+        found = self._retrying(functools.partial(self._client.get_multi, [conf_key, cal_key]))
+        conference: Conference | None = None
+        state: CalendarState | None = None
+        for entity in found:
+            if entity.key.kind == CONFERENCE:
+                conference = conference_from_entity(entity)
+            else:
+                state = calendar_from_entity(calendar_id, entity)
+        return conference, state
+
     def get_conferences(self, calendar_id: str, event_ids: Iterable[str]) -> dict[str, Conference]:
         keys = [self._conf_key(calendar_id, e) for e in dict.fromkeys(event_ids)]
         out: dict[str, Conference] = {}
@@ -54,6 +76,17 @@ class ConferenceRecords(DatastoreBase):
                 conf = conference_from_entity(entity)
                 out[conf.event_id] = conf
         return out
+
+    def live_record_ids(self, calendar_id: str) -> set[str]:
+        """Event ids of the calendar's live records (active or retired): keys-only ancestor
+        queries with one equality filter each, served by built-in indexes."""
+        ids: set[str] = set()
+        for state in ("active", "retired"):
+            query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
+            query.add_filter(filter=eq("state", state))
+            query.keys_only()
+            ids.update(e.key.name for e in self._retrying(functools.partial(_fetch_all, query)))
+        return ids
 
     def find_by_conference_id(self, conference_id: str) -> list[Conference]:
         query = self._client.query(kind=CONFERENCE)
@@ -153,12 +186,15 @@ class ConferenceRecords(DatastoreBase):
     ) -> tuple[list[Conference], list[str]]:
         from google.cloud import datastore
 
-        calendar = self._client.get(self._cal_key(calendar_id))
+        records = [r for kind, r in chunk if kind == "record"]
+        cal_key = self._cal_key(calendar_id)
+        keys = [self._conf_key(calendar_id, r.event_id) for r in records]
+        # One lookup: the lease (the fence) and the records as stored (compare-and-set).
+        found = self._client.get_multi([cal_key, *keys])
+        calendar = next((e for e in found if e.key.kind == CALENDAR), None)
         if calendar is None or calendar.get("lease_owner") != owner:
             raise LeaseLost(calendar_id)
-        records = [r for kind, r in chunk if kind == "record"]
-        keys = [self._conf_key(calendar_id, r.event_id) for r in records]
-        current = {e.key.name: e for e in self._client.get_multi(keys)} if keys else {}
+        current = {e.key.name: e for e in found if e.key.kind == CONFERENCE}
         stored: list[Conference] = []
         superseded: list[str] = []
         for record in records:

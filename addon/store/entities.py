@@ -27,6 +27,10 @@ PENDING = "Pending"
 SYNC_RUN = "SyncRun"
 # Ids a full listing cut into slices showed alive, in chunks (child of the Calendar entity).
 SEEN_ALIVE = "SeenAlive"
+# Present (as the calendar's child, key name "due") exactly while the calendar is due: the
+# due calendars are then a kind query over these markers only, whose cost follows the due
+# calendars, not the subscribed ones (on the emulator too, which scans a kind's entities).
+DUE_MARKER = "DueMarker"
 
 CALENDAR_UNINDEXED = (
     "last_result",
@@ -37,7 +41,19 @@ CALENDAR_UNINDEXED = (
     "access_role",
     "cursor",
 )
-CONFERENCE_UNINDEXED = ("meeting", "snapshot", "occurrences", "written_digest")
+# Only what a query filters on is indexed (conference_id, state, confirmed, created_at): every
+# indexed property costs index writes on each of the sync's record writes.
+CONFERENCE_UNINDEXED = (
+    "meeting",
+    "snapshot",
+    "occurrences",
+    "written_digest",
+    "solution_id",
+    "origin",
+    "generation",
+    "version",
+    "updated_at",
+)
 PENDING_UNINDEXED = ("event", "last_error", "action", "meeting_id", "needs_solution")
 
 

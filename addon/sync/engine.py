@@ -83,8 +83,10 @@ class SyncEngine:
         retry_base_seconds: float = 5.0,
         retry_max_seconds: float = 600.0,
         rng: random.Random | None = None,
+        pool_size: int = 8,
     ) -> None:
         self._store = store
+        self._pool_size = pool_size
         self._providers = providers
         self._solutions = solutions
         self._lease_seconds = lease_seconds
@@ -200,6 +202,7 @@ class SyncEngine:
             guard=guard,
             pending=pending,
             provider_backoff=self._provider_backoff,
+            pool_size=self._pool_size,
         )
         reader = Reader(
             store=self._store,
@@ -239,6 +242,8 @@ class SyncEngine:
             stop = stop_for(exc)
             if stop is None:
                 raise
+        finally:
+            executor.close()  # the run's provider pool: every lane has finished by now
         if not lost:
             try:
                 executor.flush()  # everything, or what was done before the stop

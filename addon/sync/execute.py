@@ -22,8 +22,10 @@ Provider calls with bounded retries live in ``provider_calls``, the If-Match wri
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +54,7 @@ from addon.settings import Solution
 from addon.store.datastore import Store
 from addon.store.records import Conference, EventSnapshot, PendingChange, PendingKind
 from addon.sync.keys import create_key, delete_key, next_generation, occurrence_key, update_key
+from addon.sync.known import KnownRecords
 from addon.sync.lease import LeaseGuard
 from addon.sync.ledger import Ledger, describe_failure
 from addon.sync.plan import (
@@ -91,9 +94,20 @@ class Outcome:
     retired: int = 0
     superseded: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    # The threads of the run's provider pool count into one outcome.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, kind: str) -> None:
-        self.provider_calls[kind] = self.provider_calls.get(kind, 0) + 1
+        with self._lock:
+            self.provider_calls[kind] = self.provider_calls.get(kind, 0) + 1
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def skip(self, reason: str) -> None:
+        with self._lock:
+            self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
 def _target(action: Action) -> str | None:
@@ -122,8 +136,11 @@ class Executor:
         provider_backoff: float = PROVIDER_BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pool_size: int = 1,
     ) -> None:
         self._store = store
+        self.pool_size = pool_size  # provider calls in flight at once (addon.sync.batch)
+        self._pool: ThreadPoolExecutor | None = None
         self._calendar = calendar
         self._providers = providers
         self._solutions = solutions
@@ -139,8 +156,14 @@ class Executor:
             backoff=provider_backoff,
             sleep=sleep,
         )
+        self.known = KnownRecords(store, calendar_id)
         self.ledger = Ledger(
-            store=store, calendar_id=calendar_id, owner=owner, pending=pending, clock=clock
+            store=store,
+            calendar_id=calendar_id,
+            owner=owner,
+            pending=pending,
+            clock=clock,
+            on_stored=self.known.flushed,
         )
 
     # ---- what the run writes (see addon.sync.ledger) -----------------------------------------
@@ -151,6 +174,21 @@ class Executor:
     @property
     def latest(self) -> dict[str, Conference]:
         return self.ledger.latest
+
+    def begin_batch(self) -> None:
+        self.ledger.begin_batch()
+
+    def lane_pool(self) -> ThreadPoolExecutor:
+        """The run's provider pool, made on first use and kept for the run's batches (its
+        threads and their connections are reused from page to page)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="sync-lane")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _stage(self, record: Conference) -> Conference:
         return self.ledger.stage(record)
@@ -171,7 +209,7 @@ class Executor:
     def retire(self, conference: Conference) -> None:
         """The event ended more than the look-back ago: no more provider work is due."""
         self._stage(self._current(conference).with_(state="retired"))
-        self.outcome.retired += 1
+        self.outcome.add("retired")
 
     def _call(self, solution_id: str, kind: str, fn: Callable[[], Any]) -> Any:
         return self._calls.call(solution_id, kind, fn)
@@ -190,10 +228,10 @@ class Executor:
         except (ProviderError, Forbidden, BadRequest) as exc:
             self._fail(event, action, "permanent", exc)
         else:
-            self.outcome.applied += 1
+            self.outcome.add("applied")
 
     def _skip(self, action: Skip, event: Mapping[str, Any]) -> None:
-        self.outcome.skipped[action.reason] = self.outcome.skipped.get(action.reason, 0) + 1
+        self.outcome.skip(action.reason)
         if action.attention:
             self._fail(event, action, "attention", None)
 
@@ -214,12 +252,12 @@ class Executor:
             needs_solution=action.needs_solution if isinstance(action, Skip) else None,
         )
         if entry.parked:
-            self.outcome.parked += 1
+            self.outcome.add("parked")
             self._roll_back_unshown(entry.event_id, action)
         elif kind == "retry":
-            self.outcome.pending += 1
+            self.outcome.add("pending")
         else:
-            self.outcome.failed += 1
+            self.outcome.add("failed")
 
     def _roll_back_unshown(self, event_id: str, action: Action) -> None:
         """A copy's meeting that never reached its event and never will (parked): delete it,
@@ -374,14 +412,14 @@ class Executor:
         )
 
         def conflicted() -> None:
-            self.outcome.conflicts += 1
+            self.outcome.add("conflicts")
 
         written = patch_if_match(
             self._calendar, conf.calendar_id, conf.event_id, event, data, replaces, conflicted
         )
         if not written:
             return
-        self.outcome.write_backs += 1
+        self.outcome.add("write_backs")
         # Keep the snapshot: it is what the provider was told. The written event may carry
         # a concurrent user edit (that is why we retried); the next sync must still see it
         # as a change and update the meeting.

@@ -11,12 +11,18 @@
 * ``settle(event)`` drops the pending change an event stood for once its actions succeeded.
 
 ``pending`` is the run's view of the calendar's pending changes (stored, or recorded in this
-run); ``latest`` the records as this run last saw or staged them.
+run); ``latest`` the records as this run last saw or staged them, for the current batch.
+
+The threads of a run's provider pool share one ledger: every method holds its lock, and each
+thread only stages the records of its own events (``addon.sync.batch``). ``flush()`` answers
+every event id superseded since the batch began, whoever's flush found it: a write-back must
+not show a meeting whose record another thread's flush just found replaced.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -61,8 +67,10 @@ class Ledger:
         owner: str,
         pending: Mapping[str, PendingChange] | None,
         clock: Callable[[], datetime],
+        on_stored: Callable[[list[Conference]], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_stored = on_stored
         self._calendar_id = calendar_id
         self._owner = owner
         self._clock = clock
@@ -73,20 +81,35 @@ class Ledger:
         self._puts: dict[str, PendingChange] = {}
         self._deletes: set[str] = set()
         self._failed: set[str] = set()
+        self._superseded: set[str] = set()
+        self._lock = threading.RLock()
+
+    def begin_batch(self) -> None:
+        """Records are read per batch: keep this run's memory to one batch."""
+        with self._lock:
+            self.latest.clear()
+            self._superseded.clear()
 
     # ---- records ------------------------------------------------------------------------
     def stage(self, record: Conference) -> Conference:
-        self._staged[record.event_id] = record
-        self.latest[record.event_id] = record
-        return record
+        with self._lock:
+            self._staged[record.event_id] = record
+            self.latest[record.event_id] = record
+            return record
 
     def current(self, conference: Conference) -> Conference:
-        return self.latest.get(conference.event_id) or conference
+        with self._lock:
+            return self.latest.get(conference.event_id) or conference
 
     def flush(self) -> set[str]:
-        """Write what is staged (fenced by the lease); the superseded event ids."""
-        if not (self._staged or self._puts or self._deletes):
-            return set()
+        """Write what is staged (fenced by the lease); the event ids superseded in this
+        batch so far."""
+        with self._lock:
+            if self._staged or self._puts or self._deletes:
+                self._flush()
+            return set(self._superseded)
+
+    def _flush(self) -> None:
         result = self._store.commit_batch(
             self._calendar_id,
             self._owner,
@@ -96,27 +119,30 @@ class Ledger:
         )
         for stored in result.stored:
             self.latest[stored.event_id] = stored
+        if self._on_stored is not None:
+            self._on_stored(result.stored)
         for event_id in result.superseded:
             self.latest.pop(event_id, None)
             log.info("record changed during the sync; it is planned again next time")
         self.superseded += len(result.superseded)
+        self._superseded.update(result.superseded)
         self.pending.update(self._puts)
         for event_id in self._deletes:
             self.pending.pop(event_id, None)
         self._staged.clear()
         self._puts.clear()
         self._deletes.clear()
-        return set(result.superseded)
 
     # ---- pending changes ----------------------------------------------------------------
     def settle(self, event: Mapping[str, Any]) -> None:
         """The event's actions are done: a pending change it stood for is no longer needed."""
         event_id = str(event.get("id"))
-        if event_id in self._failed:
-            return
-        if event_id in self.pending or event_id in self._puts:
-            self._puts.pop(event_id, None)
-            self._deletes.add(event_id)
+        with self._lock:
+            if event_id in self._failed:
+                return
+            if event_id in self.pending or event_id in self._puts:
+                self._puts.pop(event_id, None)
+                self._deletes.add(event_id)
 
     def fail(
         self,
@@ -129,6 +155,18 @@ class Ledger:
         needs_solution: str | None = None,
     ) -> PendingChange:
         """Record the change as pending (or parked); returns the entry."""
+        with self._lock:
+            return self._fail(event, action, meeting_id, kind, reason, needs_solution)
+
+    def _fail(
+        self,
+        event: Mapping[str, Any],
+        action: str,
+        meeting_id: str | None,
+        kind: PendingKind,
+        reason: str,
+        needs_solution: str | None,
+    ) -> PendingChange:
         event_id = str(event.get("id"))
         previous = self._puts.get(event_id) or self.pending.get(event_id)
         # Attempts count per event version: a new version (the user changed something) may
@@ -162,5 +200,6 @@ class Ledger:
 
     def counts(self) -> tuple[int, int]:
         """(changes still to replay, changes parked) after what this run flushed."""
-        left = sum(1 for p in self.pending.values() if not p.parked)
-        return left, len(self.pending) - left
+        with self._lock:
+            left = sum(1 for p in self.pending.values() if not p.parked)
+            return left, len(self.pending) - left

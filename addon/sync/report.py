@@ -30,6 +30,9 @@ class SyncReport:
     replayed: int = 0
     reconciled: int = 0
     retired: int = 0
+    # Record keys read for planning, and reads of the calendar's live ids (addon.sync.known).
+    lookups: int = 0
+    live_id_reads: int = 0
     actions: dict[str, int] = field(default_factory=dict)
     provider_calls: dict[str, int] = field(default_factory=dict)
     pending: int = 0
@@ -80,6 +83,7 @@ def finish_report(report: SyncReport, executor: Executor, started: float) -> Non
     report.write_backs, report.conflicts = out.write_backs, out.conflicts
     report.skipped, report.superseded = dict(out.skipped), out.superseded
     report.retired = out.retired
+    report.live_id_reads = executor.known.reads
     report.seconds = round(time.monotonic() - started, 3)
 
 

@@ -21,24 +21,44 @@ is refused with 422. Only successful results are stored, so a failed call can be
 With ``api_key`` set, calls need ``X-Api-Key: <key>`` or ``Authorization: Bearer <key>``,
 else 401 ``{"error", "authenticationUrl"}``.
 
-Control API (not logged, never faulted):
+Latency: every vendor API call (create, update, occurrence, delete; duplicates, faults and
+refusals included) first waits the current latency, 0 s by default, like the round trip to a
+remote API. The wait is outside the state's lock, so concurrent calls overlap as they would
+against a real vendor (two calls at 10 ms take about 10 ms together, not 20). Set it with the
+constructor's ``latency_seconds`` or ``POST /latency``; ``/reset`` sets it back to the
+constructor's value.
+
+Control API (not logged, never faulted or delayed):
 
 ``GET /calls``          ``{"calls": [{method, op, meetingId, idempotencyKey, outcome, status}]}``
                         with outcome ``applied|duplicate|fault|rejected|stale``
 ``GET /meetings``       ``{"meetings": [...]}`` including deleted ones (``deleted: true``)
 ``GET /meetings/<id>``  one meeting with its full state, or 404
-``POST /reset``         forget everything, clear faults, release hanging requests
+``GET /stats``          ``{"latencySeconds", "inFlight", "peakInFlight", "calls"}``: the
+                        current latency, the API calls being served now, the most served at
+                        once since the last reset (or ``restore``), the calls logged
+``POST /latency``       ``{"seconds": S}`` with 0 ≤ S ≤ 5 (a number): the latency of every
+                        later API call; anything else is answered 400 ``{"error"}``
+``POST /reset``         forget everything, clear faults and the latency set here, release
+                        hanging requests
 ``POST /faults``        ``{"mode": "down"|"error500"|"hang"|"auth"|"refuse"|"none",
                         "seconds": N, "count": N}``: the next ``count`` API calls (all when
                         absent) answer 503 / 500 / hang ``seconds`` (≤ 30) and then proceed
                         normally / 401 with authenticationUrl / 400. ``DELETE /faults`` clears.
+
+In Python only (benchmarks): ``snapshot()`` copies the meetings and applied keys;
+``restore(snapshot)`` puts them back and empties the call log, so runs that change or delete
+meetings can each start from identical vendor data.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import threading
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -50,6 +70,8 @@ FAULT_MODES: tuple[FaultMode, ...] = ("down", "error500", "hang", "auth", "refus
 Outcome = Literal["applied", "duplicate", "fault", "rejected", "stale"]
 # A hung request must not outlive a test run.
 MAX_HANG_SECONDS = 30.0
+# Latency models a remote round trip; a longer wait is the "hang" fault's business.
+MAX_LATENCY_SECONDS = 5.0
 _MEETING_FIELDS = (
     "title",
     "start",
@@ -85,8 +107,29 @@ class Fault:
     remaining: int | None  # None: until cleared
 
 
+@dataclass(frozen=True)
+class VendorSnapshot:
+    """The vendor's data at one moment (``ConferencingState.snapshot``): meetings, applied
+    idempotency keys and the next meeting number. Private copies: later calls change nothing
+    in it."""
+
+    meetings: dict[str, dict[str, Any]]
+    keys: dict[str, tuple[str, str | None, Result]]
+    next_id: int
+
+
+def latency_problem(seconds: Any) -> str | None:
+    """Why ``seconds`` is not a latency, or None when it is one."""
+    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    if not number or not math.isfinite(seconds):
+        return "seconds must be a number"
+    if not 0 <= seconds <= MAX_LATENCY_SECONDS:
+        return f"seconds must be between 0 and {MAX_LATENCY_SECONDS:g}"
+    return None
+
+
 class ConferencingState:
-    """Meetings, applied idempotency keys, the call log and the current fault."""
+    """Meetings, applied idempotency keys, the call log, the current fault and latency."""
 
     def __init__(
         self,
@@ -95,12 +138,22 @@ class ConferencingState:
         dial_in_number: str | None = "+15550100",
         api_key: str | None = None,
         authentication_url: str = "https://conference.example/link",
+        latency_seconds: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        problem = latency_problem(latency_seconds)
+        if problem is not None:
+            raise ValueError(f"latency_seconds: {problem}")
         self.join_base = join_base.rstrip("/")
         self.dial_in_number = dial_in_number
         self.api_key = api_key
         self.authentication_url = authentication_url
+        self._default_latency = float(latency_seconds)
+        self._sleep = sleep  # tests replace it to observe the wait
         self._lock = threading.Lock()
+        # API calls being served now and the most at once: evidence of overlap (stats()).
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self.reset()
 
     def reset(self) -> None:
@@ -114,8 +167,43 @@ class ConferencingState:
             self._calls: list[Call] = []
             self._fault: Fault | None = None
             self._next_id = 1
+            self._latency = self._default_latency
+            self._peak_in_flight = self._in_flight
 
     # --- control -------------------------------------------------------------------------
+
+    def set_latency(self, seconds: float) -> None:
+        """Wait ``seconds`` (0..5) at the start of every later API call."""
+        problem = latency_problem(seconds)
+        if problem is not None:
+            raise ValueError(problem)
+        with self._lock:
+            self._latency = float(seconds)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "latencySeconds": self._latency,
+                "inFlight": self._in_flight,
+                "peakInFlight": self._peak_in_flight,
+                "calls": len(self._calls),
+            }
+
+    def snapshot(self) -> VendorSnapshot:
+        with self._lock:
+            return VendorSnapshot(
+                copy.deepcopy(self._meetings), copy.deepcopy(self._keys), self._next_id
+            )
+
+    def restore(self, snapshot: VendorSnapshot) -> None:
+        """Put the vendor's data back as ``snapshot`` holds it and empty the call log; the
+        fault and the latency stay as they are."""
+        meetings, keys = copy.deepcopy(snapshot.meetings), copy.deepcopy(snapshot.keys)
+        with self._lock:
+            self._meetings, self._keys = meetings, keys
+            self._next_id = snapshot.next_id
+            self._calls = []
+            self._peak_in_flight = self._in_flight
 
     def set_fault(
         self, mode: FaultMode | None, seconds: float = 0.0, count: int | None = None
@@ -146,15 +234,30 @@ class ConferencingState:
         credential: str | None,
         payload: dict[str, Any],
     ) -> Result:
-        """Apply one API call (fault, auth, idempotency, then the operation) and log it."""
-        fault, release = self._take_fault()
-        if fault is not None and fault.mode == "hang":
-            release.wait(min(fault.seconds, MAX_HANG_SECONDS))
-            fault = None  # then proceed: the caller may have given up while it was applied
+        """Apply one API call (latency, fault, auth, idempotency, then the operation) and log
+        it."""
+        latency = self._arrive()
+        try:
+            if latency > 0:
+                self._sleep(latency)  # outside the lock: concurrent calls overlap
+            fault, release = self._take_fault()
+            if fault is not None and fault.mode == "hang":
+                release.wait(min(fault.seconds, MAX_HANG_SECONDS))
+                fault = None  # then proceed: the caller may have given up while it was applied
+            with self._lock:
+                result, outcome = self._decide(op, meeting_id, key, credential, payload, fault)
+                self._calls.append(Call(method, op, meeting_id, key, outcome, result[0]))
+                return result
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _arrive(self) -> float:
+        """Count one more call in flight; the latency it is to wait."""
         with self._lock:
-            result, outcome = self._decide(op, meeting_id, key, credential, payload, fault)
-            self._calls.append(Call(method, op, meeting_id, key, outcome, result[0]))
-            return result
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            return self._latency
 
     def _take_fault(self) -> tuple[Fault | None, threading.Event]:
         with self._lock:
@@ -323,6 +426,20 @@ def conferencing_blueprint(state: ConferencingState, name: str = "conferencing")
     @bp.get("/calls")
     def list_calls() -> Response:
         return jsonify({"calls": state.calls()})
+
+    @bp.get("/stats")
+    def stats() -> Response:
+        return jsonify(state.stats())
+
+    @bp.post("/latency")
+    def set_latency() -> Response:
+        body = request.get_json(silent=True)
+        seconds: Any = body.get("seconds") if isinstance(body, dict) else None
+        problem = latency_problem(seconds)
+        if problem is not None:
+            return _respond((400, {"error": f"latency: {problem}"}))
+        state.set_latency(seconds)
+        return jsonify(state.stats())
 
     @bp.post("/reset")
     def reset() -> Response:

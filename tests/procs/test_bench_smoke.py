@@ -1,4 +1,6 @@
-"""``python -m bench --quick`` runs end to end and writes every figure the README quotes."""
+"""``python -m bench --quick`` runs end to end and writes every figure the README quotes, and
+those issue 12 added: the sync's floor and provider latencies, the seed-style creation
+minimum, the state's growth ratio."""
 
 from __future__ import annotations
 
@@ -28,12 +30,32 @@ def test_quick_bench_writes_every_scenario(datastore: DatastoreEmulator, tmp_pat
     scenarios = results["scenarios"]
     assert set(scenarios) == {"sync_cost", "trigger_storm", "creation", "state_scale", "tasks"}
 
-    for entry in scenarios["sync_cost"]["sizes"].values():
+    sync = scenarios["sync_cost"]
+    assert sync["latencies_ms"] == [0, 10]
+    for entry in sync["sizes"].values():
         assert entry["ours_list_calls_equal_expected"]
-        for who in ("ours", "seed"):
-            assert {"seconds", "list_calls", "provider_calls", "maxrss_mb"} <= set(entry[who])
-            assert {"median", "min", "max"} <= set(entry[who]["seconds"])
         assert entry["seed_strict"]["crashed"]  # the seed as written dies on a plain event
+        assert set(entry["latency_ms"]) == {"0", "10"}
+        for lat in entry["latency_ms"].values():
+            for who in ("ours", "seed", "floor", "floor-sequential"):
+                assert {"seconds", "list_calls", "provider_calls", "maxrss_mb"} <= set(lat[who])
+                assert {"median", "min", "max"} <= set(lat[who]["seconds"])
+                # Every run started from the same live meetings: all of them were changed.
+                assert lat[who]["provider_calls"]["min"] == entry["conferences"]
+                assert lat[who]["provider_outcomes"] == {"applied": entry["conferences"]}
+            assert lat["ratio_to_seed"] > 0 and lat["ratio_to_floor"] > 0
+            assert lat["maxrss_mb"] > 0
+            assert lat["floor-sequential"]["provider_peak_in_flight"]["max"] == 1
+            assert {g["goal"].split(" ≤")[0] for g in lat["goals"]} >= {
+                "ours ÷ seed",
+                "ours ÷ floor",
+            }
+            assert all(isinstance(g["met"], bool) for g in lat["goals"])
+        # With latency the pooled floor has calls in flight at once; the seed never does.
+        at_10 = entry["latency_ms"]["10"]
+        assert at_10["floor"]["provider_peak_in_flight"]["max"] > 1
+        assert at_10["seed"]["provider_peak_in_flight"]["max"] == 1
+    assert "floor (pool" in sync["table"] and "Goals" in sync["table"]
 
     storm = scenarios["trigger_storm"]
     assert storm["ours"]["each_change_applied_once"]
@@ -43,11 +65,19 @@ def test_quick_bench_writes_every_scenario(datastore: DatastoreEmulator, tmp_pat
 
     for level in scenarios["creation"]["levels"].values():
         assert level["ratio_of_ceiling"] > 0
-        for who in ("ours", "ceiling"):
+        assert level["ratio_to_seed_minimum"] > 0
+        assert isinstance(level["goal"]["met"], bool)
+        for who in ("ours", "seed_minimum", "ceiling"):
             assert {"rps", "p50_ms", "p95_ms", "p99_ms"} <= set(level[who])
+            assert level[who]["requests"][0] > 0
+            assert not any(level[who]["errors"])
+    assert "seed-style minimum" in scenarios["creation"]["table"]
 
-    for entry in scenarios["state_scale"]["totals"].values():
+    state = scenarios["state_scale"]
+    for entry in state["totals"].values():
         assert {"due_query_ms", "due_query_peak_kib", "write_seconds"} <= set(entry)
+    assert set(state["totals"]) == {"100", "500"}
+    assert state["ratio_500_to_100"] == state["due_query_ratio"]["ratio"] > 0
     for s in scenarios.values():
         assert s["table"].strip()
 

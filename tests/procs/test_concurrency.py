@@ -94,16 +94,24 @@ def test_trigger_burst_costs_two_list_runs_and_applies_each_change_once(
 def test_sigkill_mid_sync_loses_nothing_and_applies_nothing_twice(
     side: EmulatorSide, store: Store, start_addon: Callable[..., Gunicorn]
 ) -> None:
+    # 64 changes on one listing page: their records are written once, after the page's
+    # provider calls (8 at a time). The kill lands after some calls and before that write.
     addon = start_addon(workers=2, threads=4, lease_seconds=5)
-    events = create_conferences(side, ALICE, 24)
+    events = create_conferences(side, ALICE, 64)
     settle_calendar(side, addon, store, ALICE, ALICE)
     edit_events(side, ALICE, events, "before the crash")
-    side.conferencing.set_fault("hang", seconds=0.1)  # ~2.4 s of provider time for this sync
+    side.conferencing.set_fault("hang", seconds=0.2)  # ~1.6 s of provider time, 8 at a time
     Trigger(side, addon, ALICE, ALICE).fire()
-    wait_for(lambda: len(updates_by_meeting(side)) >= 6, 20, "the sync to be well under way")
+    wait_for(lambda: len(updates_by_meeting(side)) >= 16, 20, "the sync to be well under way")
     addon.kill()
-    done_before_kill = len(updates_by_meeting(side))
-    assert done_before_kill < len(events), "the sync finished before the kill"
+    updated_before_kill = set(updates_by_meeting(side))
+    assert len(updated_before_kill) < len(events), "the sync finished before the kill"
+    recorded = {c.event_id: c for c in store.list_conferences(ALICE)}
+    unrecorded = [
+        c.conference_id for c in recorded.values() if c.conference_id in updated_before_kill
+        and "(before the crash)" not in (c.snapshot.summary or "")
+    ]  # fmt: skip
+    assert unrecorded, "every applied update was already recorded: the kill missed the window"
     side.conferencing.set_fault(None)
 
     addon.start()
@@ -115,6 +123,9 @@ def test_sigkill_mid_sync_loses_nothing_and_applies_nothing_twice(
     assert meeting_mismatches(side, ALICE) == []
     assert applied_twice(side) == []
     assert sorted(updates_by_meeting(side).values()) == [1] * len(events)
+    # The replayed calls carried the same keys: the vendor answered them as duplicates.
+    replayed = {c["meetingId"] for c in side.provider_calls("duplicate") if c["op"] == "update"}
+    assert set(unrecorded) <= replayed
 
 
 @pytest.mark.parametrize("mode", ["tasks", "inline"])

@@ -130,9 +130,10 @@ def test_another_users_rename_lands_between_the_slices_of_big_initial_syncs(
     big = [f"tenant{i}@example.com" for i in range(3)]
     for user in big:
         side.user(user)
-        side.control("POST", f"/_emulator/calendars/{user}/seed", {"count": 12_000})
+        # Big enough that a whole initial sync outlasts the rename's debounce and dispatch.
+        side.control("POST", f"/_emulator/calendars/{user}/seed", {"count": 30_000})
     side.notifications(dropRate=0.0)
-    for user in big:  # the first conference on each starts its initial sync (5 pages)
+    for user in big:  # the first conference on each starts its initial sync (12 pages)
         create_conferences(side, user, 1)
 
     def started(user: str) -> bool:
