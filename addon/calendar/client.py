@@ -42,6 +42,15 @@ from addon.calendar.errors import (
 RETRYABLE_403 = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 QUOTA_403 = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 MAX_PAGE_SIZE = 2500  # events.list maxResults upper bound (calendar.v3 discovery document)
+# A partial response (the ``fields`` parameter, Google's performance guide): only what the sync
+# reads from a listed event (plan, snapshot, meeting request, pending replay, If-Match), so a
+# 2,500-event page is smaller to send, parse and hold. A write-back that needs more re-reads
+# the whole event with events.get.
+LIST_FIELDS = (
+    "nextPageToken,nextSyncToken,accessRole,"
+    "items(id,status,etag,updated,summary,start,end,attendees,recurrence,recurringEventId,"
+    "originalStartTime,organizer,conferenceData)"
+)
 
 _events: dict[str | None, Any] = {}
 _services_lock = threading.Lock()
@@ -199,6 +208,7 @@ class CalendarClient:
             "calendarId": calendar_id,
             "maxResults": MAX_PAGE_SIZE,
             "showDeleted": True,
+            "fields": LIST_FIELDS,
         }
         if sync_token:
             params["syncToken"] = sync_token

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, g, request
 from localgoogle.calendar import exceptions as exc
 from localgoogle.calendar.listing import ListParams, list_events, list_instances
 from localgoogle.calendar.models import CalendarState
+from localgoogle.calendar.partial import parse_fields, select
 
 bp = Blueprint("calendar_v3", __name__, url_prefix="/calendar/v3")
 
@@ -54,6 +55,9 @@ def _respond(
     hook: Callable[[str, int, dict[str, Any] | None], None] | None = current_app.config.get(
         "EMULATOR_RESPONSE_HOOK"
     )
+    fields = g.get("fields")
+    if fields is not None and body is not None and status < 300:
+        body = select(body, fields)  # a partial response (``fields``)
     if hook is not None:
         hook(method_id(), status, body)
     if body is None:
@@ -90,6 +94,12 @@ def _authenticate() -> None:
 
 
 # ----- parameter parsing ---------------------------------------------------------------
+@bp.before_request
+def _partial_response() -> None:
+    expression = request.args.get("fields")
+    g.fields = parse_fields(expression) if expression else None
+
+
 def _bool(name: str) -> bool | None:
     raw = request.args.get(name)
     if raw is None:
