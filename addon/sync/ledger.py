@@ -156,47 +156,36 @@ class Ledger:
     ) -> PendingChange:
         """Record the change as pending (or parked); returns the entry."""
         with self._lock:
-            return self._fail(event, action, meeting_id, kind, reason, needs_solution)
-
-    def _fail(
-        self,
-        event: Mapping[str, Any],
-        action: str,
-        meeting_id: str | None,
-        kind: PendingKind,
-        reason: str,
-        needs_solution: str | None,
-    ) -> PendingChange:
-        event_id = str(event.get("id"))
-        previous = self._puts.get(event_id) or self.pending.get(event_id)
-        # Attempts count per event version: a new version (the user changed something) may
-        # well succeed, so it starts afresh.
-        same = previous is not None and previous.event.get("etag") == event.get("etag")
-        attempts = (previous.attempts if previous is not None and same else 0) + 1
-        parked = kind == "attention" or (kind == "permanent" and attempts >= PERMANENT_ATTEMPTS)
-        entry = PendingChange(
-            calendar_id=self._calendar_id,
-            event_id=event_id,
-            event=dict(event),
-            action=action,
-            meeting_id=meeting_id,
-            kind=kind,
-            attempts=attempts,
-            last_error=reason,
-            parked=parked,
-            needs_solution=needs_solution,
-            first_failed_at=(previous.first_failed_at if previous else None) or self._clock(),
-        )
-        self._puts[event_id] = entry
-        self._deletes.discard(event_id)
-        self._failed.add(event_id)
-        if parked:
-            log.warning(
-                "change parked: needs attention",
-                extra={"json_fields": {"eventId": event_id, "action": action,
-                                       "attempts": attempts, "reason": reason}},
-            )  # fmt: skip
-        return entry
+            event_id = str(event.get("id"))
+            previous = self._puts.get(event_id) or self.pending.get(event_id)
+            # Attempts count per event version: a new version (the user changed something) may
+            # well succeed, so it starts afresh.
+            same = previous is not None and previous.event.get("etag") == event.get("etag")
+            attempts = (previous.attempts if previous is not None and same else 0) + 1
+            parked = kind == "attention" or (kind == "permanent" and attempts >= PERMANENT_ATTEMPTS)
+            entry = PendingChange(
+                calendar_id=self._calendar_id,
+                event_id=event_id,
+                event=dict(event),
+                action=action,
+                meeting_id=meeting_id,
+                kind=kind,
+                attempts=attempts,
+                last_error=reason,
+                parked=parked,
+                needs_solution=needs_solution,
+                first_failed_at=(previous.first_failed_at if previous else None) or self._clock(),
+            )
+            self._puts[event_id] = entry
+            self._deletes.discard(event_id)
+            self._failed.add(event_id)
+            if parked:
+                log.warning(
+                    "change parked: needs attention",
+                    extra={"json_fields": {"eventId": event_id, "action": action,
+                                           "attempts": attempts, "reason": reason}},
+                )  # fmt: skip
+            return entry
 
     def counts(self) -> tuple[int, int]:
         """(changes still to replay, changes parked) after what this run flushed."""
