@@ -53,14 +53,14 @@ LIST_FIELDS = (
 )
 
 _events: dict[str | None, Any] = {}
-_services_lock = threading.Lock()
+_events_lock = threading.Lock()
 _local = threading.local()
 
 
 def _events_resource(api_endpoint: str | None) -> Any:
     """The discovery-built ``events()`` resource, once per endpoint (building the service
     and its resource costs milliseconds); credentials and connections come per call."""
-    with _services_lock:
+    with _events_lock:
         events = _events.get(api_endpoint)
         if events is None:
             options = {"api_endpoint": api_endpoint} if api_endpoint else None

@@ -27,7 +27,7 @@ from addon.store.datastore import Store
 from addon.store.records import Conference
 from addon.sync.execute import Executor
 from addon.sync.lease import LeaseGuard
-from addon.sync.plan import Action, foreign_conference_ids, plan_event
+from addon.sync.plan import Action, foreign_conference_ids, owning_series, plan_event
 from addon.sync.report import SyncReport
 
 # How often the waiting thread looks at the lease while lanes run (LeaseGuard.tick renews it
@@ -35,16 +35,15 @@ from addon.sync.report import SyncReport
 TICK_SECONDS = 1.0
 
 Event = Mapping[str, Any]
+# A lane's events in listing order, and the plan made for the first when lanes were formed.
+Lane = tuple[list[Event], list[Action] | None]
 
 
 def lane_of(event: Event, records: Mapping[str, Conference]) -> str:
     """The record an event's actions touch: its own, or its series' for an occurrence of a
-    series we hold (the same test ``plan_event`` makes)."""
-    event_id = str(event.get("id"))
-    series_id = event.get("recurringEventId")
-    if isinstance(series_id, str) and series_id in records and event_id not in records:
-        return series_id
-    return event_id
+    series we hold (``plan.owning_series``, the test ``plan_event`` makes)."""
+    series = owning_series(event, records)
+    return series.event_id if series is not None else str(event.get("id"))
 
 
 class _Batch:
@@ -73,19 +72,21 @@ class _Batch:
             return None  # parked until its event changes (or a person retries it)
         return plan_event(event, self.records, self.owners, self.executor.context)
 
-    def run_lane(self, events: list[Event]) -> None:
-        for event in events:
+    def run_lane(self, lane: Lane) -> None:
+        events, first = lane
+        for i, event in enumerate(events):
             if self.stopped.is_set():
                 return
             try:
-                self.run_event(event)
+                # The first event's plan was made when the lanes were formed; later ones are
+                # planned against what the lane did before them.
+                self.run_event(event, first if i == 0 else self.plan(event))
             except BaseException:
                 self.stopped.set()
                 raise
 
-    def run_event(self, event: Event) -> None:
+    def run_event(self, event: Event, actions: list[Action] | None) -> None:
         executor = self.executor
-        actions = self.plan(event)
         if actions is None:
             return
         for action in actions:
@@ -134,21 +135,18 @@ def process_batch(
     lanes: dict[str, list[Event]] = {}
     for event in batch:
         lanes.setdefault(lane_of(event, records), []).append(event)
-    busy: list[list[Event]] = []
-    for lane in lanes.values():
-        if len(lane) > 1:
-            busy.append(lane)
-            continue
-        actions = state.plan(lane[0])
-        if actions:
-            busy.append(lane)
+    busy: list[Lane] = []
+    for group in lanes.values():
+        actions = state.plan(group[0])
+        if actions or len(group) > 1:
+            busy.append((group, actions))
         elif actions is not None:
-            executor.settle(lane[0])  # nothing to do (most events): no thread needed
+            executor.settle(group[0])  # nothing to do (most events): no thread needed
     _run_lanes(state, busy, executor)
     executor.flush()
 
 
-def _run_lanes(state: _Batch, lanes: list[list[Event]], executor: Executor) -> None:
+def _run_lanes(state: _Batch, lanes: list[Lane], executor: Executor) -> None:
     if not lanes:
         return
     if executor.pool_size <= 1 or len(lanes) == 1:

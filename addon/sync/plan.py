@@ -171,11 +171,9 @@ def plan_event(
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id:
         return []
-    series_id = event.get("recurringEventId")
-    if isinstance(series_id, str) and series_id and series_id != event_id:
-        series = records.get(series_id)
-        if series is not None and event_id not in records:
-            return _plan_occurrence(event, series, context)
+    series = owning_series(event, records)
+    if series is not None:
+        return _plan_occurrence(event, series, context)
 
     record = records.get(event_id)
     carried = None if is_cancelled(event) else carried_conference(event)
@@ -201,6 +199,16 @@ def plan_event(
     ):
         return _new_meeting(event, owner, solution_id, record, "copy of another event", context)
     return []
+
+
+def owning_series(event: Mapping[str, Any], records: Mapping[str, Conference]) -> Conference | None:
+    """The series record an occurrence's changes go to: it has none of its own, and its
+    series is ours."""
+    event_id = event.get("id")
+    series_id = event.get("recurringEventId")
+    if not isinstance(series_id, str) or not series_id or series_id == event_id:
+        return None
+    return records.get(series_id) if event_id not in records else None
 
 
 def _plan_occurrence(
