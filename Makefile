@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TYPED := addon localgoogle localrun app.py tests bench
 
-.PHONY: setup test lint typecheck run bench faults clean browser
+.PHONY: setup test lint typecheck run bench faults clean browser screenshot
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,9 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-## Headless Chromium for the console's browser tests (Debian package; needs root).
+## Headless Chromium for the console's browser tests: Debian's chromium package and only the
+## libraries it depends on (--no-install-recommends: about 25 packages, 410 MB). Needs root
+## (or sudo); nothing happens when /usr/bin/chromium is there already.
 browser:
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium || { \
+	  echo "make browser: installing Debian's chromium for the browser tests (apt-get)"; \
+	  as_root=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$as_root apt-get update -q && \
+	  $$as_root apt-get install -y -q --no-install-recommends chromium; }
 
 ## The whole check: lint, types, then every test (the command CI runs).
 test: $(STAMP) browser
@@ -37,8 +43,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy $(TYPED)
 
 ## The main job: the whole add-on on local defaults (emulators, no Google account).
+## Flags through ARGS, e.g. make run ARGS="--backend-port 18080 --workers 4".
 run: $(STAMP)
-	$(BIN)/python -m localrun
+	$(BIN)/python -m localrun $(ARGS)
+
+## The README's picture of the console (docs/console.png), taken by the browser test.
+screenshot: $(STAMP) browser
+	CONSOLE_README_SCREENSHOT=docs/console.png $(BIN)/pytest tests/localrun/test_console_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,5 +1,19 @@
-"""WSGI entry point: ``gunicorn app:app`` (settings from ``ADDON_*`` environment variables)."""
+"""WSGI entry point: ``gunicorn app:app`` (settings from ``ADDON_*`` environment variables).
+
+Bad settings print every problem, one per line and without a traceback, and exit with
+``EXIT_BAD_SETTINGS``: gunicorn's own code for "App failed to load", so its master stops
+instead of restarting workers that cannot start either; ``flask --app app`` exits with it too.
+"""
+
+import sys
 
 from addon import create_app
+from addon.settings import SettingsError
 
-app = create_app()
+EXIT_BAD_SETTINGS = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR
+
+try:
+    app = create_app()
+except SettingsError as exc:
+    print(exc.report(), file=sys.stderr, flush=True)
+    sys.exit(EXIT_BAD_SETTINGS)

@@ -58,9 +58,23 @@ def _summary(run: SyncRun) -> dict[str, Any]:
     }
 
 
+def _base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return deployment.check_base_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def register(app: Flask) -> None:
     @app.cli.command("deployment")
-    @click.option("--base-url", default=None, help="Public https URL of this service.")
+    @click.option(
+        "--base-url",
+        default=None,
+        callback=_base_url,
+        help="Public https URL of this service (http only for localhost / 127.0.0.1).",
+    )
     def deployment_command(base_url: str | None) -> None:
         """Print the Workspace add-on deployment JSON."""
         click.echo(json.dumps(deployment.render(_services().settings, base_url), indent=2))

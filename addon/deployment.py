@@ -8,7 +8,9 @@ of this app (a test routes each one), and every field name exists in the Deploym
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from addon.settings import Settings
 from addon.web.calendar_addon import CONFERENCE_PATH, NOTIFICATION_PATH
@@ -24,8 +26,39 @@ OAUTH_SCOPES = [
 ]
 
 
+def check_base_url(url: str) -> str:
+    """``url`` as the base of every endpoint Google calls, without a trailing slash; a
+    ``ValueError`` says why it cannot be one. Google calls only https endpoints, so http is
+    accepted for a loopback host alone (the local stack)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError(f"{url!r} is not a URL") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"{url!r} is not an absolute https:// URL")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError(
+            f"{url!r} is http: Google calls add-on endpoints over https only "
+            "(http is accepted for localhost / 127.0.0.1, for local use)"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{url!r} must not carry a query, a fragment or credentials")
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def render(settings: Settings, base_url: str | None = None) -> dict[str, Any]:
-    base = (base_url or settings.base_url).rstrip("/")
+    base = check_base_url(base_url or settings.base_url)
     return {
         "oauthScopes": list(OAUTH_SCOPES),
         "addOns": {

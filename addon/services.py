@@ -20,6 +20,7 @@ from google.auth.credentials import Credentials
 from addon.auth import GoogleCerts, IdTokenVerifier, UserIdTokenVerifier
 from addon.calendar.client import CalendarClient, RetryPolicy
 from addon.providers.base import ConferenceProvider
+from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
 from addon.settings import Settings, SettingsError, Solution
 from addon.store.datastore import Store
@@ -56,20 +57,9 @@ class Services:
     def build(
         cls, settings: Settings, store_factory: Callable[[], Store] | None = None
     ) -> Services:
-        providers = {
-            s.id: build_provider(s.provider, _with_secret(s, settings.secret_key))
-            for s in settings.solutions
-        }
-        for solution_id, provider in providers.items():
-            budget = call_budget(provider)
-            if settings.lease_seconds < LEASE_TO_CALL_BUDGET * budget:
-                need = int(LEASE_TO_CALL_BUDGET * budget + 0.999)
-                raise SettingsError(
-                    f"ADDON_LEASE_SECONDS={settings.lease_seconds} is too short for solution "
-                    f"{solution_id!r}: one provider operation may take {budget:.1f} s "
-                    f"(3 attempts x timeout_seconds {provider.timeout_seconds:g} + backoff); "
-                    f"set ADDON_LEASE_SECONDS to at least {need} or lower timeout_seconds"
-                )
+        providers, problems = _build_providers(settings)
+        if problems:
+            raise SettingsError(*problems)
         certs = GoogleCerts(settings.certs_url)
         verifier = (
             IdTokenVerifier(settings.certs_url, settings.service_account, certs=certs)
@@ -151,6 +141,31 @@ class Services:
             if self._queue is None:
                 self._queue = SyncQueue.for_settings(self.settings)
             return self._queue
+
+
+def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider], list[str]]:
+    """Every solution's provider, and every problem found building them (all of them at once,
+    like the settings themselves): bad options, and a lease too short for a provider's calls."""
+    providers: dict[str, ConferenceProvider] = {}
+    problems: list[str] = []
+    for i, solution in enumerate(settings.solutions):
+        try:
+            options = _with_secret(solution, settings.secret_key)
+            provider = build_provider(solution.provider, options)
+        except ProviderConfigError as exc:
+            problems.append(f"ADDON_SOLUTIONS[{i}] ({solution.id!r}): {exc}")
+            continue
+        providers[solution.id] = provider
+        budget = call_budget(provider)
+        if settings.lease_seconds < LEASE_TO_CALL_BUDGET * budget:
+            need = int(LEASE_TO_CALL_BUDGET * budget + 0.999)
+            problems.append(
+                f"ADDON_LEASE_SECONDS={settings.lease_seconds} is too short for solution "
+                f"{solution.id!r}: one provider operation may take {budget:.1f} s "
+                f"(3 attempts x timeout_seconds {provider.timeout_seconds:g} + backoff); "
+                f"set ADDON_LEASE_SECONDS to at least {need} or lower timeout_seconds"
+            )
+    return providers, problems
 
 
 def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:

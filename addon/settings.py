@@ -15,7 +15,7 @@ import base64
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,18 @@ TASKS_QUEUE_PATTERN = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[A-Za-
 
 
 class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names it and says what is expected."""
+    """Settings are missing or malformed: ``problems`` holds every one found, each naming its
+    variable and what it expects (all at once, so one start-up attempt tells the whole story)."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+    def report(self) -> str:
+        """The problems as an operator reads them: one per line, no traceback."""
+        count = len(self.problems)
+        head = "invalid settings" + (f" ({count} problems)" if count > 1 else "") + ":"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
 
 
 @dataclass(frozen=True)
@@ -129,72 +140,82 @@ class Settings:
         return self.base_url.rstrip("/") + path
 
     def validate(self) -> Settings:
-        _check_url("ADDON_BASE_URL", self.base_url)
+        """These settings, or ``SettingsError`` with every problem found."""
+        problems = list(self.problems())
+        if problems:
+            raise SettingsError(*problems)
+        return self
+
+    def problems(self) -> Iterator[str]:
+        """Every problem with these settings, in the order the README's table lists them."""
+        yield from _collect(_check_url, "ADDON_BASE_URL", self.base_url)
         if self.env not in ("local", "production"):
-            raise SettingsError("ADDON_ENV must be 'local' or 'production'")
+            yield "ADDON_ENV must be 'local' or 'production'"
         if self.sync_mode not in ("tasks", "inline"):
-            raise SettingsError("ADDON_SYNC_MODE must be 'tasks' or 'inline'")
+            yield "ADDON_SYNC_MODE must be 'tasks' or 'inline'"
         if not 1 <= self.sync_pool_size <= MAX_SYNC_POOL:
-            raise SettingsError(f"ADDON_SYNC_POOL_SIZE must be between 1 and {MAX_SYNC_POOL}")
+            yield f"ADDON_SYNC_POOL_SIZE must be between 1 and {MAX_SYNC_POOL}"
         if not TASKS_QUEUE_PATTERN.match(self.tasks_queue):
-            raise SettingsError(
+            yield (
                 "ADDON_TASKS_QUEUE must be projects/PROJECT/locations/LOCATION/queues/QUEUE, "
                 f"got {self.tasks_queue!r}"
             )
         if self.tasks_api_endpoint is not None:
-            _check_url("ADDON_TASKS_API_ENDPOINT", self.tasks_api_endpoint)
+            yield from _collect(_check_url, "ADDON_TASKS_API_ENDPOINT", self.tasks_api_endpoint)
         if not self.solutions:
-            raise SettingsError("ADDON_SOLUTIONS must name at least one conference solution")
+            yield "ADDON_SOLUTIONS must name at least one conference solution"
         ids = [s.id for s in self.solutions]
         if len(set(ids)) != len(ids):
-            raise SettingsError("ADDON_SOLUTIONS has duplicate solution ids")
+            yield "ADDON_SOLUTIONS has duplicate solution ids"
         if self.production:
-            if not self.verify_id_tokens:
-                raise SettingsError(
-                    "ADDON_VERIFY_ID_TOKENS=false is refused when ADDON_ENV=production: "
-                    "every request must prove it comes from Google"
-                )
-            if urlsplit(self.base_url).scheme != "https":
-                raise SettingsError("ADDON_BASE_URL must be an https:// URL in production")
-            if self.secret_key == LOCAL_SECRET_KEY or len(self.secret_key) < 32:
-                raise SettingsError(
-                    "ADDON_SECRET_KEY must be set in production to a random string of 32+ "
-                    "characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
-                )
-            if self.service_account == LOCAL_SERVICE_ACCOUNT:
-                raise SettingsError(
-                    "ADDON_SERVICE_ACCOUNT must be set in production to "
-                    "service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
-                )
-            if not self.allow_non_google_endpoints:
-                for name, url in self.google_endpoints().items():
-                    if url is not None and not is_google_url(url):
-                        raise SettingsError(
-                            f"{name} must be an https://*.googleapis.com URL in production, got "
-                            f"{url!r}; set ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true only if you "
-                            "really mean to trust another signer or Calendar"
-                        )
-            if self.sync_mode == "tasks":
-                if self.tasks_queue == LOCAL_TASKS_QUEUE:
-                    raise SettingsError(
-                        "ADDON_TASKS_QUEUE must be set in production (tasks mode) to the queue "
-                        "created for the service: projects/PROJECT/locations/REGION/queues/NAME"
-                    )
-                if self.tasks_invoker == LOCAL_TASKS_INVOKER:
-                    raise SettingsError(
-                        "ADDON_TASKS_INVOKER must be set in production (tasks mode) to the "
-                        "service account Cloud Tasks signs its OIDC tokens as"
-                    )
-            if any(s.allowed_domains for s in self.solutions) and not self.oauth_client_id:
-                raise SettingsError(
-                    "ADDON_OAUTH_CLIENT_ID must be set in production when a solution has "
-                    "allowedDomains: the user's domain is read from the verified userIdToken, "
-                    "whose audience is that client id"
-                )
-        self.sealing_keys()  # refuses malformed ADDON_TOKEN_KEYS at start-up
+            yield from self._production_problems()
+        yield from _collect(self.sealing_keys)  # malformed ADDON_TOKEN_KEYS, at start-up
         if self.retry_max_seconds < self.retry_base_seconds:
-            raise SettingsError("ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS")
-        return self
+            yield "ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS"
+
+    def _production_problems(self) -> Iterator[str]:
+        if not self.verify_id_tokens:
+            yield (
+                "ADDON_VERIFY_ID_TOKENS=false is refused when ADDON_ENV=production: "
+                "every request must prove it comes from Google"
+            )
+        if urlsplit(self.base_url).scheme != "https":
+            yield "ADDON_BASE_URL must be an https:// URL in production"
+        if self.secret_key == LOCAL_SECRET_KEY or len(self.secret_key) < 32:
+            yield (
+                "ADDON_SECRET_KEY must be set in production to a random string of 32+ "
+                "characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        if self.service_account == LOCAL_SERVICE_ACCOUNT:
+            yield (
+                "ADDON_SERVICE_ACCOUNT must be set in production to "
+                "service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+            )
+        if not self.allow_non_google_endpoints:
+            for name, url in self.google_endpoints().items():
+                if url is not None and not is_google_url(url):
+                    yield (
+                        f"{name} must be an https://*.googleapis.com URL in production, got "
+                        f"{url!r}; set ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true only if you "
+                        "really mean to trust another signer or Calendar"
+                    )
+        if self.sync_mode == "tasks":
+            if self.tasks_queue == LOCAL_TASKS_QUEUE:
+                yield (
+                    "ADDON_TASKS_QUEUE must be set in production (tasks mode) to the queue "
+                    "created for the service: projects/PROJECT/locations/REGION/queues/NAME"
+                )
+            if self.tasks_invoker == LOCAL_TASKS_INVOKER:
+                yield (
+                    "ADDON_TASKS_INVOKER must be set in production (tasks mode) to the "
+                    "service account Cloud Tasks signs its OIDC tokens as"
+                )
+        if any(s.allowed_domains for s in self.solutions) and not self.oauth_client_id:
+            yield (
+                "ADDON_OAUTH_CLIENT_ID must be set in production when a solution has "
+                "allowedDomains: the user's domain is read from the verified userIdToken, "
+                "whose audience is that client id"
+            )
 
     def sealing_keys(self) -> tuple[str, dict[str, bytes]]:
         """The key id that seals and every key that opens (``ADDON_TOKEN_KEYS``), or one key
@@ -229,6 +250,14 @@ class Settings:
             PREFIX + "CALENDAR_API_ENDPOINT": self.calendar_api_endpoint,
             PREFIX + "TASKS_API_ENDPOINT": self.tasks_api_endpoint,
         }
+
+
+def _collect(check: Callable[..., object], *args: Any) -> Iterator[str]:
+    """The problems ``check(*args)`` raises, as items (a check raises at its first)."""
+    try:
+        check(*args)
+    except SettingsError as exc:
+        yield from exc.problems
 
 
 def is_google_url(url: str) -> bool:
@@ -346,29 +375,37 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     for var, attr in simple.items():
         if (raw := get(var)) is not None:
             values[attr] = raw
-    if (raw := get("VERIFY_ID_TOKENS")) is not None:
-        values["verify_id_tokens"] = _bool(PREFIX + "VERIFY_ID_TOKENS", raw)
-    if (raw := get("ALLOW_NON_GOOGLE_ENDPOINTS")) is not None:
-        values["allow_non_google_endpoints"] = _bool(PREFIX + "ALLOW_NON_GOOGLE_ENDPOINTS", raw)
+    problems: list[str] = []
+
+    def parse(attr: str, var: str, read: Callable[[str, str], Any]) -> None:
+        """``values[attr] = read(...)`` if the variable is set; its problem is kept, not raised."""
+        if (raw := get(var)) is None:
+            return
+        try:
+            values[attr] = read(PREFIX + var, raw)
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+
+    parse("verify_id_tokens", "VERIFY_ID_TOKENS", _bool)
+    parse("allow_non_google_endpoints", "ALLOW_NON_GOOGLE_ENDPOINTS", _bool)
     for var, attr in (("RETRY_BASE_SECONDS", "retry_base_seconds"),
                       ("RETRY_MAX_SECONDS", "retry_max_seconds"),
                       ("SYNC_DEBOUNCE_SECONDS", "debounce_seconds"),
                       ("SLICE_SECONDS", "slice_seconds")):  # fmt: skip
-        if (raw := get(var)) is not None:
-            values[attr] = _float(PREFIX + var, raw, 0.1)
+        parse(attr, var, lambda name, raw: _float(name, raw, 0.1))
     for var, attr in (("RETRY_MAX_ATTEMPTS", "retry_max_attempts"),
                       ("SLICE_PAGES", "slice_pages"),
                       ("SYNC_POOL_SIZE", "sync_pool_size")):  # fmt: skip
-        if (raw := get(var)) is not None:
-            values[attr] = _int(PREFIX + var, raw, 1)
-    if (raw := get("SYNC_LOOKBACK_DAYS")) is not None:
-        values["sync_lookback_days"] = _int(PREFIX + "SYNC_LOOKBACK_DAYS", raw, 0)
-    if (raw := get("LEASE_SECONDS")) is not None:
-        values["lease_seconds"] = _int(PREFIX + "LEASE_SECONDS", raw, 5)
-    if (raw := get("SOLUTIONS")) is not None:
-        values["solutions"] = parse_solutions(raw)
-    if "calendar_api_endpoint" in values:
-        _check_url(PREFIX + "CALENDAR_API_ENDPOINT", values["calendar_api_endpoint"])
-    if "certs_url" in values:
-        _check_url(PREFIX + "CERTS_URL", values["certs_url"])
-    return Settings(**values).validate()
+        parse(attr, var, lambda name, raw: _int(name, raw, 1))
+    parse("sync_lookback_days", "SYNC_LOOKBACK_DAYS", lambda name, raw: _int(name, raw, 0))
+    parse("lease_seconds", "LEASE_SECONDS", lambda name, raw: _int(name, raw, 5))
+    parse("solutions", "SOLUTIONS", lambda _name, raw: parse_solutions(raw))
+    for attr, var in (("calendar_api_endpoint", "CALENDAR_API_ENDPOINT"),
+                      ("certs_url", "CERTS_URL")):  # fmt: skip
+        if attr in values:
+            problems.extend(_collect(_check_url, PREFIX + var, values[attr]))
+    # The rest is checked with the values that did parse, so one attempt lists everything.
+    problems.extend(Settings(**values).problems())
+    if problems:
+        raise SettingsError(*problems)
+    return Settings(**values)

@@ -21,6 +21,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# How to get what the emulator needs; the README's requirements say the same.
+INSTALL_HINT = (
+    "the Google Cloud SDK with its Datastore emulator component "
+    "(`gcloud components install beta cloud-datastore-emulator`, or, for an SDK installed from "
+    "Debian packages, `apt-get install google-cloud-cli-datastore-emulator`) and Java "
+    "(`apt-get install --no-install-recommends default-jre-headless`)"
+)
+LOG_TAIL_LINES = 8
+
 
 class DatastoreEmulatorError(RuntimeError):
     """The emulator could not be started (gcloud missing, port taken, start-up timed out)."""
@@ -56,9 +65,10 @@ class DatastoreEmulator:
     def start(self, timeout: float = 60.0) -> DatastoreEmulator:
         gcloud = shutil.which("gcloud")
         if gcloud is None:
+            raise DatastoreEmulatorError(f"gcloud is not on PATH: install {INSTALL_HINT}")
+        if shutil.which("java") is None:
             raise DatastoreEmulatorError(
-                "gcloud is not on PATH: install the Google Cloud SDK with the "
-                "'cloud-datastore-emulator' component"
+                f"java is not on PATH (the Datastore emulator runs on Java): install {INSTALL_HINT}"
             )
         if self.port == 0:
             self.port = free_port()
@@ -68,7 +78,9 @@ class DatastoreEmulator:
                 "another Datastore emulator port"
             )
         self._data_dir = tempfile.mkdtemp(prefix="datastore-emulator-")
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        # Always a log, so a failed start can quote what gcloud said (a missing component).
+        log_path = self.log_path or Path(self._data_dir, "emulator.log")
+        log = open(log_path, "ab")  # noqa: SIM115 - closed below, once the child has its copy
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
                 gcloud,
@@ -86,11 +98,17 @@ class DatastoreEmulator:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # so stop() can kill the Java child too
         )
+        log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
+                said = _tail(log_path)
+                code = self._proc.returncode
+                self.stop()
                 raise DatastoreEmulatorError(
-                    f"the Datastore emulator exited with code {self._proc.returncode}"
+                    f"the Datastore emulator exited with code {code}"
+                    + (f"; gcloud said:\n{said}" if said else "")
+                    + f"\nIt needs {INSTALL_HINT}."
                 )
             if self._answers():
                 return self
@@ -151,3 +169,10 @@ class DatastoreEmulator:
         if self._data_dir:
             shutil.rmtree(self._data_dir, ignore_errors=True)
             self._data_dir = None
+
+
+def _tail(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = path.read_text(errors="replace").strip().splitlines()
+        return "\n".join(f"  {line}" for line in lines[-LOG_TAIL_LINES:])
+    return ""

@@ -3,7 +3,7 @@
 Ports come from flags or ``ADDON_LOCAL_*`` variables and are checked before anything starts;
 then ``runner.Runner`` starts the processes and this waits for Ctrl-C, SIGTERM or a dead child.
 Exit codes: 0 stopped by a signal, 1 start-up failed or a child died, 2 bad usage (a port in
-use, an invalid port).
+use, an invalid port, invalid ``ADDON_*`` settings: all of them listed, without a traceback).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import NoReturn
 
+from addon.settings import SettingsError
 from localrun.config import HOST, PROJECT, LocalPorts
 from localrun.runner import Runner, RunnerError
 
@@ -57,7 +58,7 @@ def check_ports(ports: LocalPorts) -> None:
             raise PortInUse(port, flag, env, what)
 
 
-def _port_default(env: str, fallback: int) -> int:
+def port_default(env: str, fallback: int) -> int:
     raw = os.environ.get(env)
     if not raw:
         return fallback
@@ -78,7 +79,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.add_argument(
             flag,
             type=int,
-            default=_port_default(env, getattr(defaults, attr)),
+            default=port_default(env, getattr(defaults, attr)),
             help=f"{what} port (env {env}; default {getattr(defaults, attr)})",
         )
     parser.add_argument(
@@ -121,6 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runner = Runner(ports, project=args.project, workers=args.workers)
+    try:
+        runner.settings()
+    except SettingsError as exc:
+        print(f"error: {exc.report()}", file=sys.stderr)
+        return 2
     previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, _interrupt)

@@ -9,6 +9,11 @@ tests that build the same stack in-process cannot drift apart:
   Locally both solutions use the ``rest`` provider against the fake conferencing server
   mounted on the emulator at ``/_conferencing``, so the console can show meeting state and
   inject outages; production defaults to the ``jitsi`` provider (``settings.DEFAULT_SOLUTIONS``).
+* ``stack_environment(ports, environ)`` — ``backend_env`` merged with the caller's own
+  ``ADDON_*`` variables: the ones that wire the add-on to the emulators (``WIRED``) are the
+  stack's, whatever the environment says; the local defaults in ``ADJUSTABLE`` give way to the
+  user's; every other ``ADDON_*`` variable passes through. It says which is which, so the
+  runner can print it at start-up instead of replacing anything silently.
 * ``bootstrap(emulator_url, settings)`` — install the add-on's deployment in the emulator's
   add-on host (as ``gcloud workspace-add-ons deployments create`` would), create the Cloud
   Tasks queue in the emulator (as ``flask create-queue`` does on Google) and the demo users.
@@ -17,7 +22,8 @@ tests that build the same stack in-process cannot drift apart:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import requests
 
@@ -97,6 +103,55 @@ def backend_env(
         # The emulator's host signs users' ID tokens for this client id.
         "ADDON_OAUTH_CLIENT_ID": DEFAULT_OAUTH_CLIENT_ID,
     }
+
+
+# Variables the stack sets whatever the environment says, and why: they point the add-on at
+# the emulators of this machine, and another value would break the stack, not configure it.
+WIRED: dict[str, str] = {
+    "ADDON_ENV": "the stack is local; production checks refuse every emulator",
+    "ADDON_BASE_URL": "the backend listens on --backend-port",
+    "ADDON_VERIFY_ID_TOKENS": "every call is proven as in production, with the emulator's keys",
+    "ADDON_CERTS_URL": "Google's ID tokens are signed by the emulator's keys here",
+    "ADDON_CALENDAR_API_ENDPOINT": "Calendar is the emulator on --emulator-port",
+    "ADDON_DATASTORE_PROJECT": "the Datastore project is --project (ADDON_LOCAL_PROJECT)",
+    "DATASTORE_EMULATOR_HOST": "Datastore is the emulator on --datastore-port",
+    "ADDON_TASKS_API_ENDPOINT": "Cloud Tasks is the emulator on --emulator-port",
+    "ADDON_TASKS_QUEUE": "the queue the stack creates in the Cloud Tasks emulator",
+    "ADDON_OAUTH_CLIENT_ID": "the emulator's add-on host signs users' ID tokens for this client",
+}
+# Local defaults a user may replace with their own value.
+ADJUSTABLE = ("ADDON_SOLUTIONS", "ADDON_SYNC_MODE", "ADDON_SYNC_DEBOUNCE_SECONDS")
+
+
+@dataclass(frozen=True)
+class StackEnvironment:
+    """The backend's environment, and what became of the caller's own ``ADDON_*`` values."""
+
+    env: dict[str, str]
+    # The caller's values in use: local defaults they replaced, and variables passed through.
+    honoured: list[str] = field(default_factory=list)
+    # The caller's values the stack replaced, each with why.
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+
+
+def stack_environment(
+    ports: LocalPorts, environ: Mapping[str, str], *, project: str = PROJECT
+) -> StackEnvironment:
+    """``backend_env`` with the caller's ``ADDON_*`` variables (see the module docstring)."""
+    env = backend_env(ports, project=project)
+    honoured: list[str] = []
+    replaced: list[tuple[str, str]] = []
+    for name in sorted(environ):
+        value = environ[name]
+        if not (name.startswith("ADDON_") or name in WIRED) or name.startswith("ADDON_LOCAL_"):
+            continue
+        if name in WIRED:
+            if value != env[name]:
+                replaced.append((name, WIRED[name]))
+            continue
+        env[name] = value
+        honoured.append(name)
+    return StackEnvironment(env, honoured, replaced)
 
 
 def bootstrap(

@@ -31,20 +31,26 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from addon.settings import from_env
+from addon.settings import Settings, from_env
 from localgoogle.datastore_emulator import DatastoreEmulator, DatastoreEmulatorError
-from localrun.config import DEMO_USERS, HOST, PROJECT, LocalPorts, backend_env, bootstrap
+from localrun.config import (
+    DEMO_USERS,
+    HOST,
+    PROJECT,
+    WIRED,
+    LocalPorts,
+    StackEnvironment,
+    bootstrap,
+    stack_environment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]  # where app.py lives
 STOP_GRACE_SECONDS = 8.0
-# google-api-core announces the end of Python 3.11 support (2027) when imported: not
-# actionable locally, so the children (the add-on, the emulator) do not print it.
-QUIET_WARNINGS = "ignore:You are using a Python version:FutureWarning"
 
 
 class RunnerError(Exception):
@@ -92,10 +98,10 @@ class Runner:
         project: str = PROJECT,
         workers: int = 2,
         out: IO[str] | None = None,
-        python_warnings: str | None = QUIET_WARNINGS,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.ports = ports
-        self.python_warnings = python_warnings
+        self.environ = os.environ if environ is None else environ
         self.project = project
         self.workers = workers
         self.out = out or sys.stdout
@@ -124,10 +130,7 @@ class Runner:
     # -- starting --------------------------------------------------------------------------
 
     def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> Child:
-        env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-        if self.python_warnings:
-            inherited = env.get("PYTHONWARNINGS")
-            env["PYTHONWARNINGS"] = ",".join(filter(None, [inherited, self.python_warnings]))
+        env = {**self.environ, **env, "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             list(argv),
             cwd=ROOT,
@@ -149,8 +152,25 @@ class Runner:
         self._children.append(child)
         return child
 
-    def backend_environment(self) -> dict[str, str]:
-        return backend_env(self.ports, project=self.project)
+    def stack_environment(self) -> StackEnvironment:
+        return stack_environment(self.ports, self.environ, project=self.project)
+
+    def settings(self) -> Settings:
+        """The backend's settings, as it will read them; ``SettingsError`` lists every problem
+        (checked before anything starts, so a bad value costs no emulator start-up)."""
+        return from_env(self.stack_environment().env)
+
+    def explain_environment(self) -> None:
+        """Say which ``ADDON_*`` variables the stack sets, and what became of the user's."""
+        stack = self.stack_environment()
+        self.say(
+            f"the stack sets {', '.join(WIRED)} to point the add-on at this machine's "
+            "emulators (README: what make run sets)"
+        )
+        for name, why in stack.replaced:
+            self.say(f"ignoring your {name}: {why}")
+        if stack.honoured:
+            self.say(f"using your {', '.join(stack.honoured)}")
 
     def start(self) -> None:
         """Start everything and wait until it answers; ``RunnerError`` if a part does not.
@@ -160,8 +180,9 @@ class Runner:
         demo users created), so nobody can reach it half-built.
         """
         ports = self.ports
-        env = self.backend_environment()
+        env = self.stack_environment().env
         settings = from_env(env)  # the backend reads the same variables: fail early here
+        self.explain_environment()
         self.say(f"starting the Datastore emulator on {ports.datastore_host} (gcloud, Java)")
         try:
             self.datastore.start(timeout=120)

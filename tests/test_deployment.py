@@ -110,3 +110,46 @@ def test_cli_renders_for_a_base_url() -> None:
     assert doc["addOns"]["calendar"]["calendarNotificationTrigger"]["runFunction"] == (
         "https://x.example/calendar/notification"
     )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("not-a-url", "is not an absolute https:// URL"),
+        ("addon.example.com", "is not an absolute https:// URL"),
+        ("ftp://addon.example.com", "is not an absolute https:// URL"),
+        ("http://addon.example.com", "Google calls add-on endpoints over https only"),
+        ("http://10.0.0.5:8080", "Google calls add-on endpoints over https only"),
+        ("https://addon.example.com/?x=1", "must not carry a query"),
+        ("https://user:pw@addon.example.com", "must not carry a query, a fragment or credentials"),
+        ("https://addon.example.com:port", "is not a URL"),
+    ],
+)
+def test_deployment_command_refuses_a_base_url_google_cannot_call(
+    base_url: str, reason: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "deployment", "--base-url", base_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "", done
+    [*_usage, error] = done.stderr.strip().splitlines()
+    assert error.startswith("Error: Invalid value for '--base-url'") and reason in error
+
+
+@pytest.mark.parametrize(
+    ("base_url", "base"),
+    [
+        ("https://addon.example.com/", "https://addon.example.com"),
+        ("https://addon.example.com/calendar", "https://addon.example.com/calendar"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://localhost:8080/", "http://localhost:8080"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_deployment_accepts_https_and_loopback_http(base_url: str, base: str) -> None:
+    rendered = render(from_env({}), base_url)
+    trigger = rendered["addOns"]["calendar"]["calendarNotificationTrigger"]["runFunction"]
+    assert trigger.startswith(base + "/") and "//" not in trigger.removeprefix(
+        base.split(":")[0] + "://"
+    )

@@ -179,3 +179,22 @@ def test_procfile_command_serves_healthz_from_the_shipped_files(served: str) -> 
             time.sleep(0.2)
     assert body is not None and body["status"] == "ok"
     assert body["idTokenVerification"] == "on"
+
+
+def test_procfile_command_with_bad_production_settings_lists_them_and_stops(
+    shipped: Path,
+) -> None:
+    """What an operator sees on Cloud Run's first deploy: every missing variable in one go,
+    no traceback, and a master that stops instead of restarting workers that cannot start."""
+    command = (ROOT / "Procfile").read_text().strip().removeprefix("web: ")
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    args = [gunicorn, *command.replace("$PORT", str(free_port())).split()[1:]]
+    env = {**isolated_env(), "ADDON_ENV": "production", "ADDON_BASE_URL": "https://a.example"}
+    done = subprocess.run(
+        args, cwd=shipped, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 4, done  # gunicorn's "App failed to load"
+    assert "invalid settings (4 problems):" in done.stderr, done.stderr
+    for name in ("ADDON_SECRET_KEY", "ADDON_SERVICE_ACCOUNT", "ADDON_TASKS_QUEUE"):
+        assert f"  - {name} must be set in production" in done.stderr
+    assert "Traceback" not in done.stderr and "FutureWarning" not in done.stderr

@@ -38,7 +38,7 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert "make run" in COMMANDS
     assert "exec make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^run:.*\n\t\$\(BIN\)/python -m localrun$", makefile, re.MULTILINE)
+    assert re.search(r"^run:.*\n\t\$\(BIN\)/python -m localrun \$\(ARGS\)$", makefile, re.MULTILINE)
     # `python -m localrun` itself is started and stopped by tests/localrun/test_runner.py.
 
 
@@ -49,6 +49,8 @@ def test_every_command_is_covered() -> None:
         ".venv/bin/flask --app app ",
         "gcloud ",
         ".venv/bin/python -m localgoogle",
+        # Run against a live stack by tests/localrun/test_runner.py (run_readme_sync).
+        'eval "$(.venv/bin/python -m localrun.shell_env ',
     )
     for command in COMMANDS:
         assert command.startswith(known), f"README command with no test: {command}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -175,3 +177,58 @@ def test_lease_must_outlast_a_provider_calls_whole_budget() -> None:
     with pytest.raises(Exception, match="ADDON_LEASE_SECONDS"):
         create_app({"ADDON_SOLUTIONS": solutions, "ADDON_LEASE_SECONDS": "10"})
     create_app({"ADDON_SOLUTIONS": solutions, "ADDON_LEASE_SECONDS": "60"})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Production once needed three start-ups to learn three missing variables."""
+    env = {
+        "ADDON_ENV": "production",
+        "ADDON_BASE_URL": "https://a.example.com",
+        "ADDON_LEASE_SECONDS": "soon",
+        "ADDON_VERIFY_ID_TOKENS": "maybe",
+    }
+    with pytest.raises(SettingsError) as info:
+        from_env(env)
+    named = [p.split()[0] for p in info.value.problems]
+    assert named == [
+        "ADDON_VERIFY_ID_TOKENS",
+        "ADDON_LEASE_SECONDS",
+        "ADDON_SECRET_KEY",
+        "ADDON_SERVICE_ACCOUNT",
+        "ADDON_TASKS_QUEUE",
+        "ADDON_TASKS_INVOKER",
+    ]
+    report = info.value.report().splitlines()
+    assert report[0] == "invalid settings (6 problems):"
+    assert report[1:] == [f"  - {p}" for p in info.value.problems]
+
+
+def test_every_provider_problem_is_reported_at_once() -> None:
+    solutions = json.dumps(
+        [
+            {"id": "a", "name": "A", "provider": "carrier-pigeon"},
+            {"id": "b", "name": "B", "provider": "rest", "options": {"base_url": "ftp://x"}},
+        ]
+    )
+    with pytest.raises(SettingsError) as info:
+        create_app({"ADDON_SOLUTIONS": solutions})
+    first, second = info.value.problems
+    assert first.startswith("ADDON_SOLUTIONS[0] ('a'): ") and "carrier-pigeon" in first
+    assert second.startswith("ADDON_SOLUTIONS[1] ('b'): ") and "base_url" in second
+
+
+def test_only_google_api_cores_python_version_warning_is_filtered() -> None:
+    """Importing the service under ``-W error`` works (google-api-core's Python 3.11 notice is
+    filtered at import), and any other FutureWarning still surfaces."""
+    quiet = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import app"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = subprocess.run(
+        [sys.executable, "-W", "error", "-c",
+         "import addon, warnings; warnings.warn('You are using a Python version (3.11', "
+         "FutureWarning)"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert loud.returncode == 1 and "FutureWarning" in loud.stderr

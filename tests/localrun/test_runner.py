@@ -3,6 +3,7 @@ the emulator stack, gunicorn with two workers), real ports, real signals."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ from localgoogle.datastore_emulator import free_port
 from localrun.command import port_free
 from localrun.config import LocalPorts
 from tests.procs import process_table
+from tests.test_readme import readme_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "the local stack is up"
@@ -61,9 +63,14 @@ def runner_argv(ports: LocalPorts) -> list[str]:
 
 
 @contextmanager
-def started(ports: LocalPorts) -> Iterator[RunnerProcess]:
+def started(ports: LocalPorts, env: dict[str, str] | None = None) -> Iterator[RunnerProcess]:
     process = subprocess.Popen(
-        runner_argv(ports), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        runner_argv(ports),
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     runner = RunnerProcess(process, ports)
     assert process.stdout is not None
@@ -154,14 +161,52 @@ def stop_and_check_nothing_left(runner: RunnerProcess) -> None:
         assert port_free(port), f"port {port} still taken"
 
 
+def readme_sync_commands() -> list[str]:
+    """The README's two lines that point ``flask sync`` at the local stack."""
+    commands = [c for c in readme_commands() if "localrun.shell_env" in c]
+    commands += [c for c in readme_commands() if c.endswith("app sync alice@example.com")]
+    assert len(commands) == 2, commands
+    return commands
+
+
+def run_readme_sync(ports: LocalPorts) -> dict[str, object]:
+    """Run the README's lines as written, with this test's ports, in one shell."""
+    point, sync = readme_sync_commands()
+    flags = " ".join(runner_argv(ports)[3:])
+    point = point.replace("localrun.shell_env ", f"localrun.shell_env {flags} ", 1)
+    script = f"set -e\n{point}\n{sync}\n".replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done
+    # stderr carries the add-on's JSON log lines, and nothing else: no warning, no traceback.
+    for line in done.stderr.splitlines():
+        assert json.loads(line)["severity"] in ("INFO", "DEBUG"), done.stderr
+    out: dict[str, object] = json.loads(done.stdout)
+    return out
+
+
 def test_runs_the_stack_then_stops_every_process_and_starts_again() -> None:
     ports = free_ports()
-    with started(ports) as runner:
+    caller = {
+        "ADDON_CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
+        "ADDON_LEASE_SECONDS": "300",
+    }
+    with started(ports, caller) as runner:
         runner.wait_ready()
         health = requests.get(f"{ports.backend_url}/healthz", timeout=10).json()
         assert health["idTokenVerification"] == "on"
         assert f"{ports.emulator_url}/console/" in runner.output
+        # The caller's variables: the wiring is the stack's and it says why; the rest is used.
+        assert "ignoring your ADDON_CERTS_URL: " in runner.output
+        assert "using your ADDON_LEASE_SECONDS" in runner.output
+        assert "FutureWarning" not in runner.output and "Traceback" not in runner.output
         pick_one_conference(ports)
+        synced = run_readme_sync(ports)
+        runs = synced["synced"]
+        assert isinstance(runs, list) and len(runs) == 1, synced
+        run = runs[0]
+        assert run["calendarId"] == ALICE and run["status"] == "done", synced
         stop_and_check_nothing_left(runner)
         assert "stopped" in runner.output
 
@@ -198,10 +243,9 @@ def test_a_port_in_use_is_named_with_its_flag_and_exits_2() -> None:
             runner_argv(ports), cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
         )
     assert done.returncode == 2, done
-    # One line (an import-time FutureWarning of google-api-core may precede it).
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and done.stderr.strip().endswith(errors[0]), done.stderr
-    assert f"port {ports.backend}" in errors[0] and "--backend-port" in errors[0]
+    [error] = done.stderr.splitlines()  # one line, and nothing else
+    assert error.startswith("error:"), done.stderr
+    assert f"port {ports.backend}" in error and "--backend-port" in error
     assert "starting" not in done.stdout
     assert port_free(ports.emulator) and port_free(ports.datastore)
 
@@ -214,6 +258,20 @@ def test_a_bad_port_value_is_a_usage_error() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "ADDON_LOCAL_EMULATOR_PORT" in done.stderr
+
+
+def test_bad_settings_are_listed_together_before_anything_starts() -> None:
+    env = {**os.environ, "ADDON_LEASE_SECONDS": "soon", "ADDON_SOLUTIONS": "[{"}
+    done = subprocess.run(
+        runner_argv(free_ports()),
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done
+    lines = done.stderr.splitlines()
+    assert lines[0] == "error: invalid settings (2 problems):", done.stderr
+    assert lines[1].startswith("  - ADDON_LEASE_SECONDS must be an integer, got 'soon'")
+    assert lines[2].startswith("  - ADDON_SOLUTIONS is not valid JSON")
+    assert len(lines) == 3 and "starting" not in done.stdout
 
 
 def test_healthz_200_means_the_whole_stack_is_ready() -> None:
