@@ -4,7 +4,8 @@
 
 * ``localgoogle.app.create_emulator_app()`` — Calendar API v3, control API, add-on host;
 * the fake conferencing server (``localgoogle.vendors.rest``) at ``/_conferencing``;
-* the console (``localrun.console``) at ``/console`` (``/`` redirects there).
+* the console (``localrun.console``) at ``/console`` (``/`` redirects there; ``/favicon.ico``
+  answers the console's icon, so a browser's automatic request does not 404).
 
 ``python -m localrun.emulator_stack --port 8090 --datastore-project local-addon`` serves it
 with threaded werkzeug speaking HTTP/1.1 keep-alive (``localgoogle.server``); the runner starts
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
-from flask import Flask, redirect, url_for
+from flask import Flask, Response, redirect, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from addon.store.datastore import Store
@@ -30,6 +31,7 @@ from localgoogle.server import make_keepalive_server
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
 from localrun import console
 from localrun.config import CONFERENCING_PREFIX, HOST, PROJECT
+from localrun.console import favicon
 from localrun.timed_conferencing import TimedConferencingState
 
 
@@ -67,6 +69,13 @@ def create_local_emulator_app(
     @app.get("/")
     def _home() -> WerkzeugResponse:
         return redirect(url_for("console.index"))
+
+    @app.get("/favicon.ico")
+    def _favicon() -> Response:
+        response = Response(favicon.SVG, mimetype=favicon.CONTENT_TYPE)
+        response.cache_control.max_age = 86400
+        response.cache_control.public = True
+        return response
 
     return app
 

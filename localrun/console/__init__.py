@@ -5,15 +5,25 @@ Mounted at ``/console`` on the emulator-side app (``localrun.emulator_stack``). 
 person can do: create, pick a solution, move, retitle, add a guest, copy, delete, change one
 occurrence; expire the sync token, inject outages), ``board`` (what it shows, gathered once
 per refresh) with its view models ``event_views`` (events with their conference, meeting and
-record), ``status_view`` (the calendar's sync state), ``timeline`` (trigger calls, sync runs
-and provider calls) and ``text`` (times and counts in words), ``views`` (routes). Pages are
-server-rendered; a little JavaScript posts forms without a reload and refreshes the live
-parts every two seconds.
+record), ``relations`` (copies and their originals, invitations and their organizer, the
+solutions an event can still get), ``status_view`` (the calendar's sync state and when work
+left behind is retried), ``timeline`` (trigger calls, sync runs with the 410s they met and
+provider calls, filtered to what concerns the user) and ``text`` (times and counts in words),
+``views`` (routes), ``favicon`` (the page icon). Pages are server-rendered; a little
+JavaScript posts forms without a reload, shows the answers as short-lived toasts and
+refreshes the live parts every two seconds.
 
-Routes: ``GET /console/?user=EMAIL`` the page; ``GET /console/live?user=EMAIL`` its live parts
-as HTML fragments in JSON; ``POST /console/actions/<name>`` one action (form fields, JSON
-answer ``{ok, message}`` for ``Accept: application/json``, else a redirect back);
-``GET /console/join/<meeting_id>`` the meeting page a join link opens.
+Playing a guest (bob on alice's events): the calendar shows the guest's own copies of the
+events they are invited to, marked as invitations with their organizer; what only the
+organizer may change is not offered.
+
+Routes: ``GET /console/?user=EMAIL`` the page (``EMAIL`` in any letter case, or the name
+before its ``@``; a user the emulator does not know gets a banner saying so);
+``GET /console/live?user=EMAIL`` its live parts as HTML fragments in JSON;
+``POST /console/actions/<name>`` one action (form fields, JSON answer ``{ok, message}`` for
+``Accept: application/json``, else a redirect back); ``GET /console/join/<meeting_id>`` the
+meeting page a join link opens. The emulator stack answers ``/favicon.ico`` with the same
+icon.
 """
 
 from __future__ import annotations

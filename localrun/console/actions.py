@@ -5,7 +5,14 @@ Calendar changes go through the Calendar API as the user (so the add-on host see
 changes and fires the add-on's trigger, as Google does); picking a solution goes through the
 add-on host, which calls the add-on's onCreateFunction. A copy inserts a new event with the
 same body, conference data included (``conferenceDataVersion=1``): that is what copying an
-event in Calendar does, and the add-on must then give the copy a meeting of its own.
+event in Calendar does, and the add-on must then give the copy a meeting of its own. The copy
+also carries the shared extended property ``consoleCopyOf`` naming its original
+(``relations``), so the page can show which event it copies once the add-on has replaced the
+conference data that named the original.
+
+Picking a solution is refused, before the add-on is called, when the event already has that
+solution or when the user is a guest (only the organizer changes an event's conference, as in
+Calendar); the other organizer-only changes are refused by Calendar itself (403).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from localrun.console import Console
 from localrun.console.client import ConsoleError
+from localrun.console.relations import carried_solution, copy_marker, organizer_of
 
 Form = MultiDict[str, str]
 Action = Callable[[Console, Form], str]
@@ -143,13 +151,17 @@ def create_event(console: Console, form: Form) -> str:
     message = f"Created {'weekly series' if weekly else 'event'} “{body['summary']}”."
     solution = (form.get("solution") or "").strip()
     if solution:
-        message += " " + _pick(console, user, event["id"], solution)
+        message += " " + _pick(console, user, event["id"], solution, new=True)
     return message
 
 
-def _pick(console: Console, user: str, event_id: str, solution_id: str) -> str:
-    answer = console.client.pick_conference(user, user, event_id, solution_id)
+def _pick(
+    console: Console, user: str, event_id: str, solution_id: str, *, new: bool = False
+) -> str:
     name = _solution_name(console, solution_id)
+    if not new:
+        _check_pick(console, user, event_id, solution_id, name)
+    answer = console.client.pick_conference(user, user, event_id, solution_id)
     if answer.get("requestedScopes"):
         return f"The add-on asked for more permissions: {', '.join(answer['requestedScopes'])}."
     error = answer.get("error")
@@ -158,6 +170,25 @@ def _pick(console: Console, user: str, event_id: str, solution_id: str) -> str:
     if not answer.get("applied"):
         return f"{name}: the add-on answered, but the event does not exist (yet)."
     return f"{name} added to the event."
+
+
+def _check_pick(console: Console, user: str, event_id: str, solution_id: str, name: str) -> None:
+    event = console.client.get_event(user, user, event_id)
+    organizer = organizer_of(event)
+    if organizer is not None:
+        raise ConsoleError(
+            f"Only the organizer, {organizer}, can change this event's conference: nothing changed."
+        )
+    current = carried_solution(event)
+    if current is None:
+        # Calendar may not have stored the conference yet: the add-on's record knows it.
+        try:
+            record = console.store.get_conferences(user, [event_id]).get(event_id)
+        except Exception:  # Datastore not up: Calendar's answer alone decides
+            record = None
+        current = record.solution_id if record is not None and record.live else None
+    if current == solution_id:
+        raise ConsoleError(f"The event already has {name}: nothing changed.")
 
 
 @action("pick")
@@ -206,6 +237,7 @@ def copy_event(console: Console, form: Form) -> str:
     user, event_id = _user(form), _field(form, "event_id")
     event = console.client.get_event(user, user, event_id)
     body = {k: event[k] for k in COPIED_FIELDS if k in event}
+    body["extendedProperties"] = copy_marker(event_id)
     copy = console.client.insert_event(user, user, body, conference_version=1)
     carried = " (with the original's conference data)" if "conferenceData" in body else ""
     return f"Copied to a new event {copy['id'][:10]}…{carried}."
@@ -214,7 +246,11 @@ def copy_event(console: Console, form: Form) -> str:
 @action("delete")
 def delete_event(console: Console, form: Form) -> str:
     user, event_id = _user(form), _field(form, "event_id")
+    organizer = organizer_of(console.client.get_event(user, user, event_id))
     console.client.delete_event(user, user, event_id)
+    if organizer is not None:
+        # A guest's delete removes their copy only (Calendar records them as declining).
+        return f"Invitation removed from your calendar; {organizer} sees you declined."
     return "Event deleted."
 
 

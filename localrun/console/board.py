@@ -2,9 +2,10 @@
 conferencing server and the add-on's Datastore records.
 
 ``gather(console, user)`` does all the reading; the view models it fills (``event_views``,
-``status_view``, ``timeline``) only reshape data (no I/O), so the templates stay free of
-logic. A part that cannot be read (Datastore not up yet) shows its error instead of failing
-the page.
+``relations``, ``status_view``, ``timeline``) only reshape data (no I/O), so the templates
+stay free of logic. A part that cannot be read (Datastore not up yet) shows its error instead
+of failing the page. The log shows what concerns the user: their calendar, the events in it
+(an invitation's too) and those events' meetings.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from addon.store.records import Conference, PendingChange
 from localrun.console import Console
 from localrun.console.actions import CALENDAR_429, CONFERENCING_OUTAGE
 from localrun.console.event_views import EventView, event_views
+from localrun.console.relations import offered_solutions, organizer_of
 from localrun.console.status_view import StatusView, queued_tasks, status_view
-from localrun.console.timeline import LogEntry, timeline
+from localrun.console.timeline import LOG_LIMIT, LogEntry, concerning, timeline
 from localrun.timed_conferencing import TimedConferencingState
 
 T = TypeVar("T")
@@ -36,6 +38,8 @@ class Board:
     status: StatusView
     log: list[LogEntry]
     errors: list[str]
+    # Who the "Guests" field of a new event names at first: another user, never oneself.
+    default_guest: str = ""
 
 
 def _safely(errors: list[str], what: str, fn: Callable[[], T], default: T) -> T:
@@ -64,6 +68,47 @@ def addon_url_of(deployment: Mapping[str, Any] | None) -> str | None:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
+def resolve_user(wanted: str | None, users: list[str]) -> str:
+    """The emulator user ``?user=`` means: its exact email, the same email in other letter
+    case, or the one user whose name before the ``@`` it is (``bob``); nothing asked, the
+    first user. Anything else is returned as asked, and the page says it is nobody."""
+    wanted = (wanted or "").strip()
+    if not wanted:
+        return users[0] if users else ""
+    if wanted in users:
+        return wanted
+    folded = [u for u in users if u.lower() == wanted.lower()]
+    named = [u for u in users if u.split("@", 1)[0].lower() == wanted.lower()]
+    for matches in (folded, named):
+        if len(matches) == 1:
+            return matches[0]
+    return wanted
+
+
+def default_guest(user: str, users: list[str]) -> str:
+    """The first other user (the demo's other person), or nobody."""
+    return next((u for u in users if u.lower() != user.lower()), "")
+
+
+def _invitation_records(
+    console: Console, raw: list[dict[str, Any]], errors: list[str]
+) -> dict[str, Conference]:
+    """The add-on's records of the invitations in ``raw``: kept in each organizer's calendar
+    (an invitation has the organizer's event id)."""
+    by_organizer: dict[str, list[str]] = {}
+    for event in raw:
+        organizer = organizer_of(event)
+        if organizer is not None:
+            by_organizer.setdefault(organizer, []).append(str(event.get("id")))
+    records: dict[str, Conference] = {}
+    for organizer, ids in by_organizer.items():
+        none: dict[str, Conference] = {}
+        records |= _safely(
+            errors, "Datastore", partial(console.store.get_conferences, organizer, ids), none
+        )
+    return records
+
+
 def gather(console: Console, user: str) -> Board:
     client = console.client
     store = console.store
@@ -73,11 +118,16 @@ def gather(console: Console, user: str) -> Board:
     deployment = _safely(errors, "add-on host", client.deployment, None)
 
     events: list[EventView] = []
+    raw: list[dict[str, Any]] = []
+    meetings = {m["id"]: m for m in console.conferencing.meetings()}
     if user in users:
-        raw: list[dict[str, Any]] = _safely(errors, "Calendar", lambda: client.all_events(user), [])
+        raw = _safely(errors, "Calendar", lambda: client.all_events(user), [])
         ids = [str(e.get("id")) for e in raw]
         no_records: dict[str, Conference] = {}
-        records = _safely(errors, "Datastore", lambda: store.get_conferences(user, ids), no_records)
+        records = _invitation_records(console, raw, errors)
+        records |= _safely(
+            errors, "Datastore", lambda: store.get_conferences(user, ids), no_records
+        )
         instances: dict[str, list[dict[str, Any]]] = {}
         for event in raw:
             if event.get("recurrence") and event.get("status") != "cancelled":
@@ -85,8 +135,14 @@ def gather(console: Console, user: str) -> Board:
                 instances[series_id] = _safely(
                     errors, "Calendar", partial(client.instances, user, user, series_id), []
                 )
-        meetings = {m["id"]: m for m in console.conferencing.meetings()}
         events = event_views(raw, meetings, records, instances)
+        solutions = solutions_of(deployment)
+        for card in events:
+            current = card.conference.solution_id if card.conference else None
+            card.offers = offered_solutions(current, solutions)
+    elif user:
+        known = ", ".join(users) or "none yet"
+        errors.append(f"{user} is not a user of the Calendar emulator (users: {known})")
 
     store_errors: list[str] = []
     state = _safely(store_errors, "Datastore", lambda: store.get_calendar(user), None)
@@ -117,11 +173,11 @@ def gather(console: Console, user: str) -> Board:
     )
     errors += store_errors
 
+    # Only this user's calendar's runs: another calendar's runs do not say which events they
+    # touched, so they cannot be told to concern this user.
     runs: dict[str, list[dict[str, Any]]] = {}
-    for calendar_id in users:
-        runs[calendar_id] = _safely(
-            errors, "Datastore", partial(store.recent_sync_runs, calendar_id), []
-        )
+    if user in users:
+        runs[user] = _safely(errors, "Datastore", partial(store.recent_sync_runs, user), [])
     conferencing = console.conferencing
     provider_calls: list[tuple[datetime | None, dict[str, Any]]] = (
         conferencing.timed_calls()
@@ -130,6 +186,9 @@ def gather(console: Console, user: str) -> Board:
     )
     no_calls: list[dict[str, Any]] = []
     trigger_calls = _safely(errors, "add-on host", client.trigger_calls, no_calls)
+    everything = timeline(trigger_calls, runs, provider_calls, limit=None, meetings=meetings)
+    seen = {str(e.get("id")) for e in raw}
+    conference_ids = {c.conference.conference_id for c in events if c.conference}
     return Board(
         user=user,
         users=users,
@@ -137,6 +196,7 @@ def gather(console: Console, user: str) -> Board:
         addon_url=addon_url_of(deployment),
         events=events,
         status=status,
-        log=timeline(trigger_calls, runs, provider_calls),
+        log=concerning(everything, [user], seen, conference_ids)[:LOG_LIMIT],
         errors=list(dict.fromkeys(errors)),
+        default_guest=default_guest(user, users),
     )

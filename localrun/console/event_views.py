@@ -1,5 +1,6 @@
 """The calendar column: events, their instances and exceptions, each with the conference it
-carries, the meeting the vendor holds for it and the add-on's record of it."""
+carries, the meeting the vendor holds for it and the add-on's record of it; copies next to
+their originals and invitations with their organizer (``relations``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from addon.store.records import Conference
+from localrun.console.relations import (
+    carried_solution,
+    copy_source,
+    link_copies,
+    order_cards,
+    organizer_of,
+    own_response,
+)
 from localrun.console.text import event_time, recurrence_text, when
 
 
@@ -27,6 +36,7 @@ class MeetingView:
 class ConferenceView:
     conference_id: str
     solution: str
+    solution_id: str | None  # the add-on's solution id, when the record or event names it
     join_url: str | None
     phone: str | None
     pin: str | None
@@ -56,6 +66,21 @@ class EventView:
     conference: ConferenceView | None
     instances: list[InstanceView] = field(default_factory=list)
     exceptions: list[EventView] = field(default_factory=list)
+    # The event this one is a copy of (``relations.copy_source``), its title when it is on
+    # this calendar, and the events copied from this one.
+    copy_of: str | None = None
+    copy_of_title: str | None = None
+    copies: list[str] = field(default_factory=list)
+    # An invitation: someone else organizes the event (None: this calendar does), and the
+    # calendar owner's answer.
+    organizer: str | None = None
+    response: str | None = None
+    # The solutions the event can be given or switched to (``relations.offered_solutions``).
+    offers: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def invitation(self) -> bool:
+        return self.organizer is not None
 
 
 def meeting_view(meeting: Mapping[str, Any]) -> MeetingView:
@@ -84,7 +109,10 @@ def record_text(record: Conference | None) -> str | None:
     if record is None:
         return None
     confirmed = "confirmed" if record.confirmed else "not yet seen in a listing"
-    return f"{record.state}, {confirmed}, meeting {record.conference_id}"
+    text = f"{record.state}, {confirmed}, meeting {record.conference_id}"
+    if record.origin == "copy":
+        text += " (made by the sync for a copied event)"
+    return text
 
 
 def conference_view(
@@ -93,8 +121,8 @@ def conference_view(
     records: Mapping[str, Conference],
 ) -> ConferenceView | None:
     data = event.get("conferenceData")
+    record = records.get(str(event.get("id")))
     if not isinstance(data, Mapping) or not data.get("conferenceId"):
-        record = records.get(str(event.get("id")))
         if record is None:
             return None
         # Our record without conference data on the event: Calendar has not stored it yet.
@@ -108,15 +136,18 @@ def conference_view(
     phone = points.get("phone", {})
     solution = data.get("conferenceSolution") or {}
     meeting = meetings.get(conference_id)
+    # What the event carries first; the record alone when Calendar has not stored it yet.
+    solution_id = carried_solution(event) or (record.solution_id if record else None)
     return ConferenceView(
         conference_id=conference_id,
         solution=str(solution.get("name") or solution.get("key", {}).get("type") or "conference"),
+        solution_id=solution_id,
         join_url=points.get("video", {}).get("uri"),
         phone=phone.get("label") or phone.get("uri"),
         pin=phone.get("pin"),
         more_url=points.get("more", {}).get("uri"),
         meeting=meeting_view(meeting) if meeting is not None else None,
-        record=record_text(records.get(str(event.get("id")))),
+        record=record_text(record),
     )
 
 
@@ -145,7 +176,7 @@ def event_views(
     instances: Mapping[str, list[dict[str, Any]]],
 ) -> list[EventView]:
     """One card per event or series (its changed occurrences nested), upcoming first,
-    deleted ones last."""
+    deleted ones last, each copy right after its original."""
     cards: dict[str, EventView] = {}
     exceptions: list[tuple[str, EventView]] = []
     for event in events:
@@ -161,6 +192,9 @@ def event_views(
             ],
             conference=conference_view(event, meetings, records),
             instances=[instance_view(i) for i in instances.get(str(event.get("id")), [])],
+            copy_of=copy_source(event),
+            organizer=organizer_of(event),
+            response=own_response(event) if organizer_of(event) else None,
         )
         parent = event.get("recurringEventId")
         if isinstance(parent, str):
@@ -179,4 +213,5 @@ def event_views(
         if card.conference and not card.cancelled:
             others = owners[card.conference.conference_id]
             card.conference.shared_with = [o for o in others if o != card.id]
-    return sorted(cards.values(), key=lambda c: (c.cancelled, c.sort_key, c.id))
+    link_copies(cards.values())
+    return order_cards(cards.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,6 +111,7 @@ def status_view(
         return StatusView(
             calendar_id, False, False, None, subscribers, "none", "—", "never",
             "no sync yet", pending, False, None, error, faults, queued=queued or [],
+            next_retry=retry_line(None, pending, now),
         )  # fmt: skip
     lease = None
     if state.lease_owner and state.lease_expires and state.lease_expires > now:
@@ -130,15 +132,21 @@ def status_view(
         error=error,
         faults=faults,
         parked=[(p.event_id, p.action, p.last_error or "") for p in parked],
-        next_retry=_next_retry(state, now),
+        next_retry=retry_line(state, pending, now),
         attention=state.attention,
         queued=queued or [],
     )
 
 
-def _next_retry(state: CalendarState, now: datetime) -> str | None:
-    if state.retry_at is None:
+def retry_line(state: CalendarState | None, pending: int, now: datetime) -> str | None:
+    """When the work left behind is tried again, in words; None when nothing waits.
+
+    ``retry_at`` is what the add-on stored with the run that left the work (``retry_in``);
+    pending changes without it wait for the calendar's next change, which replays them."""
+    if state is None or state.retry_at is None:
+        if pending:
+            return "no retry scheduled: the calendar's next change replays them"
         return None
-    seconds = (state.retry_at - now).total_seconds()
-    when = f"in {seconds:.0f} s" if seconds > 0 else "due now"
-    return f"{when} (attempt {state.retry_count + 1}, at {state.retry_at:%H:%M:%S})"
+    seconds = math.ceil((state.retry_at - now).total_seconds())
+    when = f"in {seconds} s" if seconds > 0 else "due now"
+    return f"next retry {when} (at {state.retry_at:%H:%M:%S}) · attempt {state.retry_count + 1}"

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from localrun.console import EXTENSION, Console, actions, board, event_views
+from localrun.console import EXTENSION, Console, actions, board, event_views, favicon
 from localrun.console.client import ConsoleError
 
 bp = Blueprint(
@@ -31,16 +31,17 @@ bp = Blueprint(
 )
 
 
+@bp.context_processor
+def _page_globals() -> dict[str, str]:
+    return {"favicon": favicon.DATA_URI}
+
+
 def _console() -> Console:
     return cast(Console, current_app.extensions[EXTENSION])
 
 
 def _user() -> str:
-    users = _console().client.users()
-    wanted = request.values.get("user")
-    if wanted:
-        return wanted
-    return users[0] if users else ""
+    return board.resolve_user(request.values.get("user"), _console().client.users())
 
 
 @bp.get("/")

@@ -2,18 +2,24 @@
 
 Each flow is what a person does: pick a solution and see the join link; move the event and
 see one sync run and one provider update in the live log; delete it and see the meeting
-deleted. Screenshots land in ``artifacts/screenshots/``.
+deleted; copy an event and see the copy marked next to its original; break the vendor and
+see when the retry is due, expire the token and see the 410; play the guest and see the
+invitations. Screenshots land in ``artifacts/screenshots/``; with
+``CONSOLE_README_SCREENSHOT=PATH`` the README's picture of the console is saved to PATH.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FloatRect, Locator, Page, expect, sync_playwright
 
-from tests.localrun.stack import ALICE, LocalStack
+from tests.localrun.stack import ALICE, BOB, LocalStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.datastore]
 
@@ -45,9 +51,13 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
+    # Nothing the page loads may be missing (the favicon included): every 404 is kept.
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     page.goto(f"{local_stack.console_url}?user={ALICE}")
     yield page
     context.close()
+    assert missing == []
 
 
 def shot(page: Page, name: str) -> None:
@@ -68,6 +78,26 @@ def create_event(page: Page, title: str) -> Locator:
     card = page.locator(f'[data-testid="event"][data-summary="{title}"]')
     expect(card).to_have_count(1, timeout=WAIT_MS)
     return card
+
+
+def overlaps(a: FloatRect, b: FloatRect) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def covered_buttons(page: Page, toast: Locator) -> list[str]:
+    """The page's visible buttons the toast's box overlaps (their labels)."""
+    box = toast.bounding_box()
+    assert box is not None
+    return [
+        button.inner_text()
+        for button in page.locator("button").all()
+        if button.is_visible() and (b := button.bounding_box()) is not None and overlaps(box, b)
+    ]
 
 
 def test_pick_move_delete(page: Page, local_stack: LocalStack) -> None:
@@ -150,6 +180,12 @@ def test_weekly_series_copy_and_faults(page: Page, local_stack: LocalStack) -> N
     }
     expect(page.get_by_test_id("shared-warning")).to_have_count(0, timeout=WAIT_MS)
     assert len(ids()) == 2
+    # The copy comes right after its original and says so; the original names its copy.
+    original, copy = cards.nth(0), cards.nth(1)
+    expect(copy.get_by_test_id("copy-of")).to_contain_text("Copy of \u201cWeekly standup\u201d")
+    assert copy.get_attribute("data-copy-of") == original.get_attribute("data-event-id")
+    copy_id = copy.get_attribute("data-event-id") or ""
+    expect(original.get_by_test_id("copied-to")).to_contain_text(copy_id[:10])
 
     # A conferencing outage: the change waits as pending, and is replayed after it.
     page.get_by_test_id("conferencing-outage").click()
@@ -159,6 +195,10 @@ def test_weekly_series_copy_and_faults(page: Page, local_stack: LocalStack) -> N
     first.get_by_test_id("retitle").click()
     local_stack.settle()
     expect(page.get_by_test_id("pending")).to_contain_text("1 change", timeout=WAIT_MS)
+    # When the change is tried again: in so many seconds (or due now), at a time of day.
+    expect(page.get_by_test_id("next-retry")).to_have_text(
+        re.compile(r"next retry (in \d+ s|due now) \(at \d\d:\d\d:\d\d\)"), timeout=WAIT_MS
+    )
     shot(page, "06-outage-pending")
     page.get_by_test_id("conferencing-restore").click()
     page.get_by_test_id("expire-sync-token").click()
@@ -172,4 +212,135 @@ def test_weekly_series_copy_and_faults(page: Page, local_stack: LocalStack) -> N
     )
     expect(renamed.get_by_test_id("meeting-title")).to_have_text("Weekly standup (new room)")
     expect(log_entries(page, "sync", "full").first).to_be_visible(timeout=WAIT_MS)
+    # The expired token shows as a 410 line of its own; the run replayed the waiting change.
+    expect(log_entries(page, "calendar", "410").first).to_contain_text(
+        "sync token expired (410) \u2192 full sync and reconcile", timeout=WAIT_MS
+    )
+    expect(log_entries(page, "sync").filter(has_text="replayed 1")).to_have_count(1)
+    expect(page.get_by_test_id("next-retry")).to_have_count(0)
     shot(page, "07-recovered")
+
+
+def readme_screenshot(page: Page) -> None:
+    """The README's picture: alice's events with meetings, a copy, the side column."""
+    target = os.environ.get("CONSOLE_README_SCREENSHOT")
+    if not target:
+        return
+    page.set_viewport_size({"width": 1400, "height": 900})
+    expect(page.get_by_test_id("toast")).to_have_count(0, timeout=WAIT_MS)  # they go by themselves
+    # The events at the top of the window; the side column stays in view beside them.
+    page.evaluate(
+        "window.scrollTo(0, document.getElementById('events').offsetTop"
+        " - document.querySelector('.topbar').offsetHeight - 12)"
+    )
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_copy_pick_rules_toasts_and_the_guests_view(page: Page, local_stack: LocalStack) -> None:
+    # Alice invites bob by default: the guest field names the other user.
+    expect(page.get_by_test_id("create-guests")).to_have_value(BOB)
+    page.get_by_test_id("create-solution").select_option("web-conference")
+    card = create_event(page, "Design review")
+    expect(card.get_by_test_id("join-link")).to_be_visible(timeout=WAIT_MS)
+    local_stack.settle()
+
+    # Only the solution the event does not have is offered; asking for the one it has anyway
+    # is answered plainly and changes nothing.
+    expect(card.get_by_test_id("pick-web-conference")).to_have_count(0)
+    expect(card.get_by_test_id("pick-recorded-web-conference")).to_have_count(1)
+    conference_id = card.get_by_test_id("conference").get_attribute("data-conference-id")
+    creations = len([c for c in local_stack.conferencing.calls() if c["op"] == "create"])
+    answer = page.request.post(
+        f"{local_stack.ports.emulator_url}/console/actions/pick",
+        form={"user": ALICE, "event_id": card.get_attribute("data-event-id") or "",
+              "solution_id": "web-conference"},
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+    assert answer.status == 400
+    assert answer.json() == {"ok": False, "message": "The event already has Web conference: "
+                             "nothing changed."}  # fmt: skip
+    local_stack.settle()
+    assert len([c for c in local_stack.conferencing.calls() if c["op"] == "create"]) == creations
+    expect(card.get_by_test_id("conference")).to_have_attribute(
+        "data-conference-id", conference_id or ""
+    )
+
+    # A copy, made as Calendar makes one, and shown as one. The answer's toast covers none
+    # of the page's buttons, and a click dismisses it.
+    card.get_by_test_id("copy").click()
+    toast = page.get_by_test_id("toast").filter(has_text="Copied to a new event")
+    expect(toast).to_be_visible()
+    assert covered_buttons(page, toast) == []
+    toast.click()
+    expect(toast).to_have_count(0)
+    local_stack.settle()
+    cards = page.locator('[data-testid="event"][data-summary="Design review"]')
+    expect(cards).to_have_count(2, timeout=WAIT_MS)
+    expect(cards.nth(1).get_by_test_id("copy-badge")).to_be_visible()
+    expect(cards.nth(1).get_by_test_id("copy-of")).to_contain_text(
+        "Copy of \u201cDesign review\u201d"
+    )
+    expect(cards.nth(0).get_by_test_id("copied-to")).to_be_visible()
+    expect(page.get_by_test_id("shared-warning")).to_have_count(0, timeout=WAIT_MS)
+
+    # A later event with the other solution, for the README's picture.
+    start = page.get_by_test_id("create-start").input_value()
+    later = datetime.fromisoformat(start) + timedelta(days=1)
+    page.get_by_test_id("create-start").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_test_id("create-solution").select_option("recorded-web-conference")
+    expect(create_event(page, "Customer call").get_by_test_id("join-link")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    local_stack.settle()
+    expect(log_entries(page, "sync")).to_have_count(local_stack.sync_runs(), timeout=WAIT_MS)
+    shot(page, "08-copy-marked")
+    # Scrolled to the last event, the sync state and the log are still in view.
+    page.locator('[data-testid="event"]').last.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 0
+    expect(page.get_by_test_id("sync-status")).to_be_in_viewport()
+    expect(page.get_by_test_id("log")).to_be_in_viewport()
+    readme_screenshot(page)
+
+    # The icon is served where browsers look for it.
+    icon = page.request.get(f"{local_stack.ports.emulator_url}/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+    # Bob: his calendar holds his copies of alice's events, as invitations from her.
+    page.get_by_test_id("user-" + BOB).click()
+    expect(page.get_by_test_id("user-" + BOB)).to_have_class("user-chip active")
+    expect(page.get_by_test_id("create-guests")).to_have_value(ALICE)
+    invitations = page.locator(f'[data-testid="event"][data-organizer="{ALICE}"]')
+    expect(invitations).to_have_count(3, timeout=WAIT_MS)
+    first = invitations.first
+    expect(first.get_by_test_id("invitation")).to_contain_text(f"Invitation from {ALICE}")
+    expect(first.get_by_test_id("organizer-only")).to_contain_text("Only the organizer")
+    for organizer_only in ("move", "copy", "retitle", "guest", "pick-recorded-web-conference"):
+        expect(first.get_by_test_id(organizer_only)).to_have_count(0)
+    expect(first.get_by_test_id("join-link")).to_be_visible()
+    expect(first.get_by_test_id("record")).to_contain_text(f"(in {ALICE}'s calendar): active")
+    # The copy's marker is a shared property: bob's copy of the copy says it too.
+    expect(invitations.nth(1).get_by_test_id("copy-of")).to_contain_text("Design review")
+
+    # His log: his calendar and the events he sees, never alice's sync runs.
+    expect(page.get_by_test_id("log-entry").first).to_be_visible(timeout=WAIT_MS)
+    seen = set(invitations.evaluate_all("cards => cards.map(c => c.dataset.eventId)"))
+    for entry in page.get_by_test_id("log-entry").all():
+        calendar, event = entry.get_attribute("data-calendar"), entry.get_attribute("data-event")
+        meeting = entry.get_attribute("data-meeting")
+        assert calendar == BOB or event in seen or meeting, (calendar, event, meeting)
+    expect(page.locator(f'[data-testid="log-entry"][data-calendar="{ALICE}"]').filter(
+        has_text="sync")).to_have_count(0)  # fmt: skip
+    shot(page, "09-bob-invitations")
+
+    # Removing an invitation is his to do: it leaves his calendar, alice keeps her event.
+    removed_id = first.get_attribute("data-event-id")
+    removed = page.locator(f'[data-event-id="{removed_id}"]')
+    removed.get_by_test_id("delete").click()
+    expect(page.get_by_test_id("toast").first).to_contain_text("Invitation removed")
+    expect(removed.get_by_test_id("event-deleted")).to_be_visible(timeout=WAIT_MS)
+    hers = local_stack.calendar("GET", f"/calendars/{ALICE}/events/{removed_id}")
+    assert hers["status"] == "confirmed"
+    assert [a.get("responseStatus") for a in hers["attendees"]] == ["declined"]

@@ -11,17 +11,35 @@
   const auto = document.getElementById("auto-refresh");
   let inFlight = false;
 
+  // Toasts sit in the bottom-right corner, over the live log's end (never over an event
+  // card's buttons), live a few seconds and go away on a click.
+  const TOAST_MS = { ok: 3500, error: 7000 };
+
+  function dismiss(el) {
+    el.classList.add("fade");
+    setTimeout(() => el.remove(), 300);
+  }
+
+  function schedule(el, ok) {
+    setTimeout(() => dismiss(el), ok ? TOAST_MS.ok : TOAST_MS.error);
+  }
+
   function toast(message, ok) {
     const el = document.createElement("div");
     el.className = "toast " + (ok ? "toast-ok" : "toast-error");
     el.dataset.testid = "toast";
+    el.title = "click to dismiss";
     el.textContent = message;
     toasts.prepend(el);
     // Keep the last three: a burst of actions must not bury the page.
     for (const old of Array.from(toasts.children).slice(3)) old.remove();
-    setTimeout(() => el.classList.add("fade"), ok ? 5000 : 9000);
-    setTimeout(() => el.remove(), ok ? 5600 : 9600);
+    schedule(el, ok);
   }
+
+  toasts.addEventListener("click", (event) => {
+    const el = event.target instanceof Element ? event.target.closest(".toast") : null;
+    if (el) dismiss(el);
+  });
 
   async function refresh() {
     if (inFlight) return;
@@ -80,6 +98,6 @@
   setInterval(() => {
     if (auto.checked && !document.hidden) refresh();
   }, 2000);
-  // Flashed messages from a no-script round trip fade like the others.
-  for (const el of toasts.querySelectorAll(".toast")) setTimeout(() => el.classList.add("fade"), 5000);
+  // Flashed messages from a no-script round trip go like the others.
+  for (const el of toasts.querySelectorAll(".toast")) schedule(el, !el.classList.contains("toast-error"));
 })();
