@@ -1,0 +1,116 @@
+"""What makes settings invalid: ``problems(settings)`` lists every problem at once (local
+rules, then the stricter production ones), each naming its variable and what it expects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from addon.settings.model import (
+    GOOGLE_API_HOSTS,
+    GOOGLE_API_SUFFIX,
+    LOCAL_SECRET_KEY,
+    LOCAL_SERVICE_ACCOUNT,
+    LOCAL_TASKS_INVOKER,
+    LOCAL_TASKS_QUEUE,
+    MAX_SYNC_POOL,
+    TASKS_QUEUE_PATTERN,
+    Settings,
+    SettingsError,
+)
+
+
+def problems(self: Settings) -> Iterator[str]:
+    """Every problem with these settings, in the order the README's table lists them."""
+    yield from collect(check_url, "ADDON_BASE_URL", self.base_url)
+    if self.env not in ("local", "production"):
+        yield "ADDON_ENV must be 'local' or 'production'"
+    if self.sync_mode not in ("tasks", "inline"):
+        yield "ADDON_SYNC_MODE must be 'tasks' or 'inline'"
+    if not 1 <= self.sync_pool_size <= MAX_SYNC_POOL:
+        yield f"ADDON_SYNC_POOL_SIZE must be between 1 and {MAX_SYNC_POOL}"
+    if not TASKS_QUEUE_PATTERN.match(self.tasks_queue):
+        yield (
+            "ADDON_TASKS_QUEUE must be projects/PROJECT/locations/LOCATION/queues/QUEUE, "
+            f"got {self.tasks_queue!r}"
+        )
+    if self.tasks_api_endpoint is not None:
+        yield from collect(check_url, "ADDON_TASKS_API_ENDPOINT", self.tasks_api_endpoint)
+    if not self.solutions:
+        yield "ADDON_SOLUTIONS must name at least one conference solution"
+    ids = [s.id for s in self.solutions]
+    if len(set(ids)) != len(ids):
+        yield "ADDON_SOLUTIONS has duplicate solution ids"
+    if self.production:
+        yield from _production_problems(self)
+    yield from collect(self.sealing_keys)  # malformed ADDON_TOKEN_KEYS, at start-up
+    if self.retry_max_seconds < self.retry_base_seconds:
+        yield "ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS"
+
+
+def _production_problems(self: Settings) -> Iterator[str]:
+    if not self.verify_id_tokens:
+        yield (
+            "ADDON_VERIFY_ID_TOKENS=false is refused when ADDON_ENV=production: "
+            "every request must prove it comes from Google"
+        )
+    if urlsplit(self.base_url).scheme != "https":
+        yield "ADDON_BASE_URL must be an https:// URL in production"
+    if self.secret_key == LOCAL_SECRET_KEY or len(self.secret_key) < 32:
+        yield (
+            "ADDON_SECRET_KEY must be set in production to a random string of 32+ "
+            "characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    if self.service_account == LOCAL_SERVICE_ACCOUNT:
+        yield (
+            "ADDON_SERVICE_ACCOUNT must be set in production to "
+            "service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+        )
+    if not self.allow_non_google_endpoints:
+        for name, url in self.google_endpoints().items():
+            if url is not None and not is_google_url(url):
+                yield (
+                    f"{name} must be an https://*.googleapis.com URL in production, got "
+                    f"{url!r}; set ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true only if you "
+                    "really mean to trust another signer or Calendar"
+                )
+    if self.sync_mode == "tasks":
+        if self.tasks_queue == LOCAL_TASKS_QUEUE:
+            yield (
+                "ADDON_TASKS_QUEUE must be set in production (tasks mode) to the queue "
+                "created for the service: projects/PROJECT/locations/REGION/queues/NAME"
+            )
+        if self.tasks_invoker == LOCAL_TASKS_INVOKER:
+            yield (
+                "ADDON_TASKS_INVOKER must be set in production (tasks mode) to the "
+                "service account Cloud Tasks signs its OIDC tokens as"
+            )
+    if any(s.allowed_domains for s in self.solutions) and not self.oauth_client_id:
+        yield (
+            "ADDON_OAUTH_CLIENT_ID must be set in production when a solution has "
+            "allowedDomains: the user's domain is read from the verified userIdToken, "
+            "whose audience is that client id"
+        )
+
+
+def collect(check: Callable[..., object], *args: Any) -> Iterator[str]:
+    """The problems ``check(*args)`` raises, as items (a check raises at its first)."""
+    try:
+        check(*args)
+    except SettingsError as exc:
+        yield from exc.problems
+
+
+def is_google_url(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (
+        host in GOOGLE_API_HOSTS or host.endswith(GOOGLE_API_SUFFIX)
+    )
+
+
+def check_url(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an absolute http(s) URL, got {value!r}")
