@@ -9,4 +9,4 @@ RUN pip install -r requirements.txt
 COPY app.py ./
 COPY addon ./addon
 USER nobody
-CMD exec gunicorn --bind :$PORT --workers 2 --threads 8 --timeout 60 app:app
+CMD exec gunicorn --bind :$PORT --workers 2 --threads 8 --timeout 60 --preload app:app

@@ -1,8 +1,9 @@
 """WSGI entry point: ``gunicorn app:app`` (settings from ``ADDON_*`` environment variables).
 
 Bad settings print every problem, one per line and without a traceback, and exit with
-``EXIT_BAD_SETTINGS``: gunicorn's own code for "App failed to load", so its master stops
-instead of restarting workers that cannot start either; ``flask --app app`` exits with it too.
+``EXIT_BAD_SETTINGS``: gunicorn's own code for "App failed to load". The image runs gunicorn
+with ``--preload`` so this happens once, in the master, before any worker is forked;
+``flask --app app`` exits with it too.
 """
 
 import sys

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from flask import Flask
 
 from addon import logs
+from addon.credentials.offline import allow_local_http
 from addon.errors import register_error_handlers
 from addon.services import Services
 from addon.settings import Settings, from_env
@@ -56,16 +57,25 @@ def create_app(
     register_error_handlers(app)
 
     from addon import cli
-    from addon.web import calendar_addon, health, tasks
+    from addon.web import calendar_addon, health, offline, push, tasks
 
     app.register_blueprint(calendar_addon.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(push.bp)
+    app.register_blueprint(offline.bp)
     cli.register(app)
     if not settings.verify_id_tokens:
         log.warning(
             "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "
             "(ADDON_VERIFY_ID_TOKENS=false); refused when ADDON_ENV=production."
+        )
+    if settings.offline_consent and allow_local_http(settings):
+        # Not a hole (a loopback emulator, and refused with ADDON_ENV=production), but said.
+        log.info(
+            "offline consent over plain http to the local OAuth emulator at %s "
+            "(OAUTHLIB_INSECURE_TRANSPORT=1, ADDON_ENV=local only)",
+            settings.oauth_token_uri,
         )
     if settings.production and settings.allow_non_google_endpoints:
         others = {k: v for k, v in settings.google_endpoints().items() if v is not None}

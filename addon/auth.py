@@ -78,6 +78,15 @@ class AuthError(Exception):
 
 
 @dataclass(frozen=True)
+class VerifiedUser:
+    """A Google user proven by a verified ID token: ``user_id`` is its ``sub`` (stable for the
+    account, unlike the email), ``email`` its verified address, lower-cased."""
+
+    user_id: str
+    email: str
+
+
+@dataclass(frozen=True)
 class VerifiedCaller:
     """Who a verified token speaks for; times are epoch seconds."""
 
@@ -295,9 +304,12 @@ class IdTokenVerifier:
         *,
         clock: Clock = time.time,
         certs: GoogleCerts | None = None,
+        also: tuple[str, ...] = (),
     ) -> None:
         self.certs = certs or GoogleCerts(certs_url, fetch=fetch, clock=clock)
-        self._service_account = service_account_email.lower()
+        # ``also``: further accounts this endpoint accepts (the sweep: Cloud Scheduler's
+        # invoker, and Cloud Tasks' when a sweep continues as a task).
+        self._accounts = frozenset(e.lower() for e in (service_account_email, *also))
         self._checker = _TokenChecker(self.certs, clock_skew_seconds, clock)
 
     def verify(self, authorization_header: str | None, audience: str) -> VerifiedCaller:
@@ -317,7 +329,7 @@ class IdTokenVerifier:
             raise
         except Exception as exc:  # a surprise from a library must still be a 401
             raise AuthError("malformed", repr(exc)) from None
-        if email.lower() != self._service_account:
+        if email.lower() not in self._accounts:
             raise AuthError("wrong_email", f"token is for {email}, not the add-on's account")
         return _caller(claims, email)
 

@@ -4,8 +4,8 @@
 * ``create-queue``                create the Cloud Tasks queue with the recommended settings.
 * ``sync CALENDAR_ID | --due``    run a sync now and report what it did (``--retry-parked``: try
   the changes parked as needing attention again, once you fixed their cause). Credentials: an
-  access token (``--access-token`` or ``ADDON_SYNC_ACCESS_TOKEN``), or domain-wide delegation
-  (``ADDON_DELEGATED_CREDENTIALS_FILE``, impersonating the calendar's subscriber).
+  access token (``--access-token`` or ``ADDON_SYNC_ACCESS_TOKEN``), or what the add-on holds
+  for the calendar (``addon.credentials.access``: domain-wide delegation, offline consent).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from flask import Flask, current_app
 from google.auth.credentials import Credentials
 
 from addon import deployment
+from addon.credentials.access import NoAccess
 from addon.services import Services
+from addon.store.records import CalendarState
 from addon.sync.report import SyncRun
-
-DELEGATION_SCOPES = ["https://www.googleapis.com/auth/calendar.events"]
 
 
 def _services() -> Services:
@@ -30,24 +30,21 @@ def _services() -> Services:
 
 
 def _credentials(svc: Services, calendar_id: str, access_token: str | None) -> Credentials:
-    if access_token:
-        import google.oauth2.credentials
-
-        return google.oauth2.credentials.Credentials(token=access_token)  # type: ignore[no-untyped-call]
-    key_file = svc.settings.delegated_credentials_file
-    if key_file:
-        from google.oauth2 import service_account
-
-        state = svc.store.get_calendar(calendar_id)
-        subject = (state.subscribed_by if state else None) or calendar_id
-        creds = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-            key_file, scopes=DELEGATION_SCOPES
-        )
-        return cast(Credentials, creds.with_subject(subject))
-    raise click.UsageError(
-        "No credentials: pass --access-token (or ADDON_SYNC_ACCESS_TOKEN), or set "
-        "ADDON_DELEGATED_CREDENTIALS_FILE to a service-account key with domain-wide delegation."
+    """The given access token, else what the add-on holds for the calendar (the same choice a
+    task makes: domain-wide delegation, then the sync user's offline consent)."""
+    state = svc.store.get_calendar(calendar_id)
+    if state is None and not access_token:
+        raise click.UsageError(f"{calendar_id}: not a calendar this add-on syncs")
+    access = svc.access.for_calendar(
+        state or CalendarState(calendar_id), access_token, stored_only=not access_token
     )
+    if isinstance(access, NoAccess):
+        raise click.UsageError(
+            f"{calendar_id}: No credentials ({access.reason}). Pass --access-token (or "
+            "ADDON_SYNC_ACCESS_TOKEN), or have its user turn on offline sync, or configure "
+            "domain-wide delegation (ADDON_DELEGATION)."
+        )
+    return access.credentials
 
 
 def _summary(run: SyncRun) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from addon.auth import AuthError
+from addon.auth import AuthError, VerifiedUser
 from addon.calendar.errors import CalendarError
 from addon.conference_data import owner_parameters
 from addon.event_object import EventObject
@@ -75,7 +75,8 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         missing = [s for s in REQUIRED_SCOPES if s not in ev.authorized_scopes]
         if missing:
             return requesting_scopes_response(missing)
-    user = verified_user(services, ev)
+    verified = verified_user(services, ev)
+    user = verified.email if verified else None
     if solution.allowed_domains:
         domain = user.rsplit("@", 1)[1] if user else None
         if domain is None or domain not in solution.allowed_domains:
@@ -140,7 +141,12 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         return _error(solution, "UNKNOWN")
 
     try:
-        newly_subscribed = store.subscribe(calendar_id, user or ev.user_email, calendar_state)
+        newly_subscribed = store.subscribe(
+            calendar_id,
+            user or ev.user_email,
+            calendar_state,
+            verified=(verified.user_id, verified.email) if verified else None,
+        )
     except Contention:
         # Unsure whether this is the calendar's first conference: ask Calendar to subscribe
         # anyway (asking again for a subscribed calendar changes nothing we rely on). With no
@@ -148,38 +154,42 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         log.warning("subscription check gave up on Datastore contention")
         return create_conference_response(markup, calendar_id)
     if newly_subscribed:
-        _initialize_sync(services, calendar_id, ev.user_oauth_token)
+        _initialize_sync(services, calendar_id, ev.user_oauth_token, verified)
     return create_conference_response(markup, calendar_id if newly_subscribed else None)
 
 
-def verified_user(services: Services, ev: EventObject) -> str | None:
-    """The acting user's email from the verified ``userIdToken``, or None.
+def verified_user(services: Services, ev: EventObject) -> VerifiedUser | None:
+    """The acting user from the verified ``userIdToken``, or None.
 
-    With ID-token verification off (local use only) the token's email is read unverified.
-    Without ``ADDON_OAUTH_CLIENT_ID`` nobody is verified.
+    With ID-token verification off (local use only) the token is read unverified. Without
+    ``ADDON_OAUTH_CLIENT_ID`` nobody is verified.
     """
     token = ev.user_id_token
     if token is None:
         return None
     if services.verifier is None:
-        return _unverified_email(token)
+        return _unverified_user(token)
     if services.user_verifier is None:
         return None
     try:
-        return services.user_verifier.verify(token).email.lower()
+        caller = services.user_verifier.verify(token)
     except AuthError as exc:
         log.warning("userIdToken refused", extra={"json_fields": {"code": exc.code}})
         return None
+    return VerifiedUser(caller.subject, caller.email.lower())
 
 
-def _unverified_email(token: str) -> str | None:
+def _unverified_user(token: str) -> VerifiedUser | None:
     import jwt
 
     try:
-        email = jwt.decode(token, options={"verify_signature": False}).get("email")
+        claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         return None
-    return email.lower() if isinstance(email, str) else None
+    email, sub = claims.get("email"), claims.get("sub")
+    if not isinstance(email, str) or not isinstance(sub, str):
+        return None
+    return VerifiedUser(sub, email.lower())
 
 
 def _retire(services: Services, old: Conference) -> None:
@@ -194,13 +204,15 @@ def _retire(services: Services, old: Conference) -> None:
         log.warning("could not delete the replaced meeting: %s", type(exc).__name__)
 
 
-def _initialize_sync(services: Services, calendar_id: str, token: str | None) -> None:
+def _initialize_sync(
+    services: Services, calendar_id: str, token: str | None, user: VerifiedUser | None
+) -> None:
     """Take the initial sync token (windowed full sync). Failure only defers it."""
     if token is None:
         services.store.mark_needs_full_sync(calendar_id, "no user token at creation")
         return
     try:
-        on_trigger(services, calendar_id, token)
+        on_trigger(services, calendar_id, token, user)
     except Exception as exc:  # the conference must still be returned
         log.warning("initial sync could not start: %s", type(exc).__name__)
         services.store.mark_needs_full_sync(calendar_id, "initial sync failed")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from addon.settings import Settings
-from addon.web.calendar_addon import CONFERENCE_PATH, NOTIFICATION_PATH
+from addon.web.calendar_addon import CONFERENCE_PATH, HOMEPAGE_PATH, NOTIFICATION_PATH
 
 PLACEHOLDER_BASE_URL = "https://addon.example.com"
 
@@ -78,6 +78,7 @@ def render(settings: Settings, base_url: str | None = None) -> dict[str, Any]:
                     for s in settings.solutions
                 ],
                 "calendarNotificationTrigger": {"runFunction": base + NOTIFICATION_PATH},
+                "homepageTrigger": {"runFunction": base + HOMEPAGE_PATH},
                 "currentEventAccess": "READ_WRITE",
             },
             "httpOptions": {

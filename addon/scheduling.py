@@ -29,15 +29,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from addon.auth import VerifiedUser
 from addon.calendar.errors import Unauthorized
+from addon.channels.lifecycle import open_channel, stop_channel
+from addon.credentials.access import Access, NoAccess
+from addon.sealing import SealError
 from addon.services import Services
 from addon.store.records import CalendarState
 from addon.sync.report import SyncRun
 from addon.sync.slices import SliceBudget
 from addon.tasks import names
-from addon.tasks.body import TaskBody, TaskKind
+from addon.tasks.body import LISTING_KINDS, ChannelTaskBody, TaskBody, TaskKind
 from addon.tasks.queue import QueueUnavailable
-from addon.tasks.sealing import SealError
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +62,21 @@ class TaskOutcome:
         return {"status": self.status, "followup": self.followup}
 
 
-def on_trigger(svc: Services, calendar_id: str, user_token: str) -> dict[str, Any]:
-    """A calendarNotificationTrigger: sync now (inline) or enqueue the debounced task."""
+def on_trigger(
+    svc: Services, calendar_id: str, user_token: str, user: VerifiedUser | None = None
+) -> dict[str, Any]:
+    """A calendarNotificationTrigger: sync now (inline) or enqueue the debounced task.
+    ``user``: the verified user of the trigger (a calendar without a sync user adopts it)."""
     if svc.settings.sync_mode == "inline":
         run = svc.engine.sync(calendar_id, svc.calendar_for_token(user_token))
         return {"status": run.status}
-    body = TaskBody(calendar_id, "trigger", svc.sealer.seal(user_token, calendar_id), time.time())
+    body = TaskBody(
+        calendar_id,
+        "trigger",
+        svc.sealer.seal(user_token, calendar_id),
+        time.time(),
+        {"id": user.user_id, "email": user.email} if user else None,
+    )
     try:
         created = _enqueue_debounced(svc, body)
     except QueueUnavailable as exc:
@@ -79,27 +91,74 @@ def on_trigger(svc: Services, calendar_id: str, user_token: str) -> dict[str, An
 
 def run_task(svc: Services, body: TaskBody) -> TaskOutcome:
     """One delivered sync task. Raises ``StoreError``/``QueueUnavailable`` when the outcome
-    or the follow-up could not be stored: the caller answers 5xx and Cloud Tasks retries."""
+    or the follow-up could not be stored, ``TokenServiceUnavailable`` when Google's token
+    service failed: the caller answers 5xx and Cloud Tasks retries."""
     calendar_id = body.calendar_id
     state = svc.store.get_calendar(calendar_id)
     if state is None or not state.subscribed:
         return TaskOutcome("unknown calendar")
+    if body.user is not None and state.sync_user_id is None:
+        svc.store.adopt_sync_user(calendar_id, body.user["id"], body.user["email"])
+        state = svc.store.get_calendar(calendar_id) or state
     now = time.time()
     if body.kind == "lease" and _lease_live(state, now):
         return TaskOutcome("lease held", _look_at_lease(svc, body, state))
-    if body.kind != "trigger" and not state.due and state.lease_owner is None:
+    if body.kind not in LISTING_KINDS and not state.due and state.lease_owner is None:
         # A follow-up whose work someone else finished (a trigger's run resumed the cursor,
         # a retry's changes were replayed): nothing to list.
         return TaskOutcome("nothing due")
-    token = _open_token(svc, body, now)
-    if token is None:
-        why = "waiting for the user's next change in Calendar: the token a task had expired"
+    access = svc.access.for_calendar(state, _open_token(svc, body, now))
+    if isinstance(access, NoAccess):
+        if state.due or body.kind == "trigger":
+            _wait_for_user(svc, state, access.reason)
+        # else: a periodic check (or a push) of a calendar with nothing left to do and nothing
+        # to read it with: no work waits, so nothing is shown as waiting.
+        return TaskOutcome("no credentials")
+    run = svc.engine.sync(calendar_id, svc.calendar(access.credentials), budget=_budget(svc))
+    if _refused(run):
+        # The trigger's token expired, or a stored one was revoked since it was refreshed:
+        # once, with what the add-on holds now (a refused grant is dropped by that refresh).
+        svc.access.refused(state, access)
+        access = svc.access.for_calendar(state, None, stored_only=True)
+        if isinstance(access, NoAccess):
+            _wait_for_user(svc, state, access.reason)
+            return TaskOutcome("no credentials")
+        run = svc.engine.sync(calendar_id, svc.calendar(access.credentials), budget=_budget(svc))
+    _note_access(svc, state, access)
+    return TaskOutcome(run.status, _follow_up(svc, body, run, access))
+
+
+def run_channel_task(svc: Services, body: ChannelTaskBody) -> TaskOutcome:
+    """One delivered push-channel task (``addon.channels.lifecycle``)."""
+    if body.op == "open":
+        return TaskOutcome(open_channel(svc, body.calendar_id, body.channel))
+    assert body.channel is not None  # parsing refuses a stop without its channel
+    return TaskOutcome(stop_channel(svc, body.calendar_id, body.channel))
+
+
+def _refused(run: SyncRun) -> bool:
+    return any(r.error and r.error.startswith(Unauthorized.__name__) for r in run.reports)
+
+
+def _wait_for_user(svc: Services, state: CalendarState, why: str) -> None:
+    """No credentials: the calendar shows why it waits (and stays due). Its channel, if any,
+    can neither be renewed nor stopped any more: it is left to expire."""
+    if state.attention != why:
         svc.store.update_calendar(
-            calendar_id, lambda s: s.with_(attention=why) if s.attention != why else None
+            state.calendar_id, lambda s: s.with_(attention=why) if s.attention != why else None
         )
-        return TaskOutcome("no usable token")
-    run = svc.engine.sync(calendar_id, svc.calendar_for_token(token), budget=_budget(svc))
-    return TaskOutcome(run.status, _follow_up(svc, body, run))
+    if state.channel_id is not None:
+        svc.store.retire_channel(state.calendar_id, state.channel_id, "stopped")
+    log.info("calendar waits for its user", extra={"json_fields": {"why": why}})
+
+
+def _note_access(svc: Services, state: CalendarState, access: Access) -> None:
+    """Say in the sync state what the last task read Calendar with (written on change only)."""
+    what = access.describe()
+    if state.access != what:
+        svc.store.update_calendar(
+            state.calendar_id, lambda s: s.with_(access=what) if s.access != what else None
+        )
 
 
 def _budget(svc: Services) -> SliceBudget:
@@ -124,10 +183,11 @@ def _open_token(svc: Services, body: TaskBody, now: float) -> str | None:
         return None
 
 
-def _follow_up(svc: Services, body: TaskBody, run: SyncRun) -> str | None:
+def _follow_up(svc: Services, body: TaskBody, run: SyncRun, access: Access) -> str | None:
     state = svc.store.get_calendar(body.calendar_id)
     if state is None:
         return None
+    _ensure_channel(svc, state, access)
     if run.status == "continue" and state.cursor is not None:
         cursor = state.cursor
         task_id = names.continuation(body.calendar_id, cursor.run_id, cursor.slices)
@@ -135,8 +195,7 @@ def _follow_up(svc: Services, body: TaskBody, run: SyncRun) -> str | None:
         return "continue"
     if run.status == "busy":
         return _look_at_lease(svc, body, state)
-    refused = any(r.error and r.error.startswith(Unauthorized.__name__) for r in run.reports)
-    if refused:
+    if _refused(run):
         return None
     if state.retry_at is not None:
         if state.retry_count > svc.settings.retry_max_attempts:
@@ -149,6 +208,19 @@ def _follow_up(svc: Services, body: TaskBody, run: SyncRun) -> str | None:
         _enqueue_debounced(svc, _carry(body, "trigger"))
         return "trigger"
     return None
+
+
+def _ensure_channel(svc: Services, state: CalendarState, access: Access) -> None:
+    """A calendar we can read with stored credentials (or could, through delegation) and
+    that has no push channel gets one (a task; a duplicate is harmless, see ``lifecycle``)."""
+    if not svc.settings.push_channels or state.channel_id is not None:
+        return
+    delegated = svc.access.delegation is not None and svc.access.delegation.covers(
+        state.sync_user_email
+    )
+    if access.stored or delegated:
+        task_id = f"{names.calendar_hash(state.calendar_id)}-o{state.token_generation}"
+        svc.queue.enqueue(task_id, ChannelTaskBody(state.calendar_id, "open"))
 
 
 def _enqueue_debounced(svc: Services, body: TaskBody) -> bool:
@@ -179,4 +251,4 @@ def _give_up(svc: Services, state: CalendarState) -> None:
 
 def _carry(body: TaskBody, kind: TaskKind) -> TaskBody:
     """A follow-up carries the sealed token of the task that made it, as it was sealed."""
-    return TaskBody(body.calendar_id, kind, body.token, body.token_at)
+    return TaskBody(body.calendar_id, kind, body.token, body.token_at, body.user)

@@ -19,15 +19,18 @@ from google.auth.credentials import Credentials
 
 from addon.auth import GoogleCerts, IdTokenVerifier, UserIdTokenVerifier
 from addon.calendar.client import CalendarClient, RetryPolicy
+from addon.credentials.access import CalendarAccess
+from addon.credentials.delegation import Delegation
+from addon.credentials.offline import OfflineConsent
 from addon.providers.base import ConferenceProvider
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
+from addon.sealing import TokenSealer
 from addon.settings import Settings, SettingsError, Solution
 from addon.store.datastore import Store
 from addon.sync.engine import SyncEngine
 from addon.sync.provider_calls import call_budget
 from addon.tasks.queue import SyncQueue
-from addon.tasks.sealing import TokenSealer
 
 # The lease must outlast a provider operation's whole budget this many times over, so a run
 # renews it between calls with room to spare (ADDON_LEASE_SECONDS is checked at start-up).
@@ -47,10 +50,13 @@ class Services:
     user_verifier: UserIdTokenVerifier | None = None
     # Proves a task delivery comes from Cloud Tasks (OIDC token of the invoker account).
     tasks_verifier: IdTokenVerifier | None = None
+    # Proves a sweep comes from Cloud Scheduler (or from Cloud Tasks, continuing one).
+    sweep_verifier: IdTokenVerifier | None = None
     calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
     _store: Store | None = field(default=None, init=False)
     _engine: SyncEngine | None = field(default=None, init=False)
     _queue: SyncQueue | None = field(default=None, init=False)
+    _access: CalendarAccess | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
@@ -76,6 +82,16 @@ class Services:
             if settings.verify_id_tokens
             else None
         )
+        sweep_verifier = (
+            IdTokenVerifier(
+                settings.certs_url,
+                settings.sweep_invoker,
+                certs=certs,
+                also=(settings.tasks_invoker,),
+            )
+            if settings.verify_id_tokens
+            else None
+        )
         factory = store_factory or (
             lambda: Store.connect(settings.datastore_project, settings.datastore_namespace)
         )
@@ -86,6 +102,7 @@ class Services:
             store_factory=factory,
             user_verifier=user_verifier,
             tasks_verifier=tasks_verifier,
+            sweep_verifier=sweep_verifier,
             sealer=TokenSealer(*settings.sealing_keys()),
         )
 
@@ -114,6 +131,7 @@ class Services:
                     retry_base_seconds=self.settings.retry_base_seconds,
                     retry_max_seconds=self.settings.retry_max_seconds,
                     pool_size=self.settings.sync_pool_size,
+                    check_interval_seconds=self.settings.check_interval_seconds,
                 )
             return self._engine
 
@@ -135,12 +153,29 @@ class Services:
         return self.calendar(credentials, INTERACTIVE_RETRY if interactive else None)
 
     @property
+    def access(self) -> CalendarAccess:
+        """What a task may read Calendar with (``addon.credentials.access``)."""
+        with self._lock:
+            if self._access is None:
+                self._access = _build_access(self)
+            return self._access
+
+    @property
     def queue(self) -> SyncQueue:
         """The Cloud Tasks queue, built on first use (the client is made for many threads)."""
         with self._lock:
             if self._queue is None:
                 self._queue = SyncQueue.for_settings(self.settings)
             return self._queue
+
+
+def _build_access(svc: Services) -> CalendarAccess:
+    settings = svc.settings
+    offline = None
+    if settings.offline_consent and svc.user_verifier is not None:
+        offline = OfflineConsent(settings, lambda: svc.store, svc.sealer, svc.user_verifier)
+    delegation = Delegation(settings) if settings.delegation_mode != "off" else None
+    return CalendarAccess(offline, delegation)
 
 
 def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider], list[str]]:

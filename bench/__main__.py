@@ -1,13 +1,14 @@
-"""``python -m bench`` (``make bench``): the benchmarks of issues 6 and 12 in one run — ours
-side by side with the seed port, the sync's floor (``bench.floor``) at provider latencies of
-0 and 10 ms, and a seed-style creation minimum (``bench.ceiling_app``).
+"""``python -m bench`` (``make bench``): the benchmarks of issues 6, 11, 12 and 14 in one
+run — ours side by side with the seed port, the sync's floor (``bench.floor``) at provider
+latencies of 0 and 10 ms, a seed-style creation minimum (``bench.ceiling_app``), Cloud Tasks
+(``bench.tasks_bench``) and offline sync (``bench.offline_bench``).
 
 Prints one table per scenario (goals reported as met / not met beside the figures) and writes
 every figure to ``bench/results.json``. The emulators served by this process keep HTTP/1.1
 connections alive (``localgoogle.server``, policy ``always``).
 ``--quick`` runs tiny sizes (a smoke run, used by ``tests/procs/test_bench_smoke.py``).
-``--only sync,storm,creation,state,tasks`` picks scenarios; ``--datastore HOST:PORT`` reuses a
-running Datastore emulator instead of starting one.
+``--only sync,storm,creation,state,tasks,offline`` picks scenarios; ``--datastore HOST:PORT``
+reuses a running Datastore emulator instead of starting one.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import datastore, machine
+from bench.offline_bench import offline_scenarios
 from bench.scenarios import Env, creation, log, state_scale, sync_cost, trigger_storm
 from bench.tasks_bench import tasks_scenarios
 from localgoogle.server import KEEP_ALIVE_ENV
 
-SCENARIOS = ("sync", "storm", "creation", "state", "tasks")
+SCENARIOS = ("sync", "storm", "creation", "state", "tasks", "offline")
 FULL_SYNC_NOTE = (
     "runs interleaved (ours, seed, floor, floor-sequential, then again); three each, except "
     "at 100,000 changes and 10 ms provider latency: one run of the seed and of the sequential "
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
         if "tasks" in chosen:
             results["scenarios"]["tasks"] = tasks_scenarios(env)
+        if "offline" in chosen:
+            results["scenarios"]["offline"] = offline_scenarios(env)
     seconds = results["seconds"] = round(time.monotonic() - started, 1)
     out = Path(args.out)
     if set(chosen) != set(SCENARIOS) and out.exists():

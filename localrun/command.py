@@ -93,6 +93,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=int(os.environ.get("ADDON_LOCAL_WORKERS", "2")),
         help="gunicorn workers of the backend (env ADDON_LOCAL_WORKERS; default 2)",
     )
+    parser.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=os.environ.get("ADDON_LOCAL_SWEEP_SECONDS", "30"),
+        help="how often Cloud Scheduler's stand-in calls the sweep "
+        "(env ADDON_LOCAL_SWEEP_SECONDS; default 30)",
+    )
     args = parser.parse_args(argv)
     for _attr, flag, _env, _what in PORT_OPTIONS:
         port = getattr(args, flag[2:].replace("-", "_"))
@@ -103,6 +110,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--backend-port, --emulator-port and --datastore-port must differ")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if not 1 <= args.sweep_seconds <= 3600:
+        parser.error("--sweep-seconds must be between 1 and 3600")
     return args
 
 
@@ -121,7 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    runner = Runner(ports, project=args.project, workers=args.workers)
+    runner = Runner(
+        ports, project=args.project, workers=args.workers, sweep_seconds=args.sweep_seconds
+    )
     try:
         runner.settings()
     except SettingsError as exc:

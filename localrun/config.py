@@ -16,7 +16,8 @@ tests that build the same stack in-process cannot drift apart:
   runner can print it at start-up instead of replacing anything silently.
 * ``bootstrap(emulator_url, settings)`` — install the add-on's deployment in the emulator's
   add-on host (as ``gcloud workspace-add-ons deployments create`` would), create the Cloud
-  Tasks queue in the emulator (as ``flask create-queue`` does on Google) and the demo users.
+  Tasks queue in the emulator (as ``flask create-queue`` does on Google), register the
+  offline-sync callback with the emulator's OAuth client, and create the demo users.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from dataclasses import dataclass, field
 
 import requests
 
+from addon.credentials.offline import CALLBACK_PATH
 from addon.deployment import render
 from addon.settings import LOCAL_TASKS_QUEUE, Settings
 from addon.tasks.queue import SyncQueue
 from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
+from localgoogle.oauth import DEFAULT_CLIENT_SECRET
 
 HOST = "127.0.0.1"
 PROJECT = "local-addon"
@@ -100,8 +103,14 @@ def backend_env(
         "ADDON_TASKS_QUEUE": LOCAL_TASKS_QUEUE,
         # A short debounce: a person clicking around sees the sync soon after each change.
         "ADDON_SYNC_DEBOUNCE_SECONDS": "1",
-        # The emulator's host signs users' ID tokens for this client id.
+        # The emulator's host signs users' ID tokens for this client id, and its OAuth server
+        # knows it with this secret: offline consent runs against the emulator.
         "ADDON_OAUTH_CLIENT_ID": DEFAULT_OAUTH_CLIENT_ID,
+        "ADDON_OAUTH_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "ADDON_OAUTH_AUTH_URI": f"{emulator}/o/oauth2/v2/auth",
+        "ADDON_OAUTH_TOKEN_URI": f"{emulator}/token",
+        "ADDON_OAUTH_REVOKE_URI": f"{emulator}/revoke",
+        "ADDON_IAM_CREDENTIALS_ENDPOINT": emulator,
     }
 
 
@@ -118,6 +127,11 @@ WIRED: dict[str, str] = {
     "ADDON_TASKS_API_ENDPOINT": "Cloud Tasks is the emulator on --emulator-port",
     "ADDON_TASKS_QUEUE": "the queue the stack creates in the Cloud Tasks emulator",
     "ADDON_OAUTH_CLIENT_ID": "the emulator's add-on host signs users' ID tokens for this client",
+    "ADDON_OAUTH_CLIENT_SECRET": "the secret the emulator's OAuth server knows for that client",
+    "ADDON_OAUTH_AUTH_URI": "Google's consent page is the emulator's here",
+    "ADDON_OAUTH_TOKEN_URI": "Google's token endpoint is the emulator's here",
+    "ADDON_OAUTH_REVOKE_URI": "Google's revocation endpoint is the emulator's here",
+    "ADDON_IAM_CREDENTIALS_ENDPOINT": "IAM Credentials (keyless delegation) is the emulator's here",
 }
 # Local defaults a user may replace with their own value.
 ADJUSTABLE = ("ADDON_SOLUTIONS", "ADDON_SYNC_MODE", "ADDON_SYNC_DEBOUNCE_SECONDS")
@@ -164,6 +178,17 @@ def bootstrap(
     with requests.Session() as http:
         r = http.post(
             f"{emulator_url}/_emulator/addon/deployment", json=render(settings), timeout=10
+        )
+        r.raise_for_status()
+        # The add-on's OAuth client accepts its offline-sync callback (as registered in the
+        # Cloud console's credentials page for a real client).
+        r = http.post(
+            f"{emulator_url}/_oauth/clients",
+            json={
+                "clientId": settings.oauth_client_id or DEFAULT_OAUTH_CLIENT_ID,
+                "redirectUris": [settings.endpoint_url(CALLBACK_PATH)],
+            },
+            timeout=10,
         )
         r.raise_for_status()
         tokens = {}

@@ -8,7 +8,9 @@ The runner only supervises processes; it starts, each in its own process group:
    default 8090), one process because its state is in memory;
 3. the add-on backend under real gunicorn, 2 workers (``gunicorn app:app``;
    ``--backend-port``, default 8080), configured only through ``ADDON_*`` variables
-   (``localrun.config.backend_env``) — ID-token verification on, against the emulator's keys.
+   (``localrun.config.backend_env``) — ID-token verification on, against the emulator's keys;
+4. then Cloud Scheduler's part (``localrun.scheduler``): the sweep every 30 s
+   (``--sweep-seconds``).
 
 It starts them in that order, installing the add-on's deployment in the emulator's add-on host
 and creating the demo users before the backend starts, then waits for the backend's
@@ -48,6 +50,7 @@ from localrun.config import (
     bootstrap,
     stack_environment,
 )
+from localrun.scheduler import SweepScheduler
 
 ROOT = Path(__file__).resolve().parents[1]  # where app.py lives
 STOP_GRACE_SECONDS = 8.0
@@ -99,6 +102,7 @@ class Runner:
         workers: int = 2,
         out: IO[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        sweep_seconds: float = 30.0,
     ) -> None:
         self.ports = ports
         self.environ = os.environ if environ is None else environ
@@ -107,6 +111,9 @@ class Runner:
         self.out = out or sys.stdout
         self._print_lock = threading.Lock()
         self._children: list[Child] = []
+        self._scheduler: SweepScheduler | None = None
+        # How often the stand-in for Cloud Scheduler sweeps (production: every few minutes).
+        self.sweep_seconds = sweep_seconds
         self._log_dir = tempfile.mkdtemp(prefix="addon-local-")
         self.datastore = DatastoreEmulator(
             port=ports.datastore,
@@ -220,6 +227,15 @@ class Runner:
             env,
         )  # fmt: skip
         self._wait_until("backend", f"{ports.backend_url}/readyz", 60)
+        self._scheduler = SweepScheduler(
+            ports.emulator_url,
+            ports.backend_url,
+            settings.sweep_invoker,
+            self.sweep_seconds,
+            self.say,
+        )
+        self._scheduler.start()
+        self.say(f"Cloud Scheduler's part: the sweep runs every {self.sweep_seconds:g} s")
 
     def _wait_until(self, name: str, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -285,6 +301,9 @@ class Runner:
 
     def stop(self) -> None:
         """Stop every process group we started: SIGTERM, then SIGKILL after a grace period."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         for child in reversed(self._children):
             _stop_group(child.process)
         self.datastore.stop()

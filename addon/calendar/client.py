@@ -52,17 +52,17 @@ LIST_FIELDS = (
     "originalStartTime,organizer,conferenceData)"
 )
 
-_events: dict[str | None, Any] = {}
-_events_lock = threading.Lock()
+_resources: dict[tuple[str | None, str], Any] = {}
+_resources_lock = threading.Lock()
 _local = threading.local()
 
 
-def _events_resource(api_endpoint: str | None) -> Any:
-    """The discovery-built ``events()`` resource, once per endpoint (building the service
-    and its resource costs milliseconds); credentials and connections come per call."""
-    with _events_lock:
-        events = _events.get(api_endpoint)
-        if events is None:
+def _resource(api_endpoint: str | None, name: str) -> Any:
+    """A discovery-built resource (``events``, ``channels``), once per endpoint (building the
+    service and its resources costs milliseconds); credentials and connections come per call."""
+    with _resources_lock:
+        resource = _resources.get((api_endpoint, name))
+        if resource is None:
             options = {"api_endpoint": api_endpoint} if api_endpoint else None
             service = build(
                 "calendar",
@@ -72,8 +72,12 @@ def _events_resource(api_endpoint: str | None) -> Any:
                 cache_discovery=False,
                 client_options=options,
             )
-            events = _events[api_endpoint] = service.events()
-        return events
+            resource = _resources[(api_endpoint, name)] = getattr(service, name)()
+        return resource
+
+
+def _events_resource(api_endpoint: str | None) -> Any:
+    return _resource(api_endpoint, "events")
 
 
 def _thread_http(timeout: float) -> httplib2.Http:
@@ -231,6 +235,31 @@ class CalendarClient:
             page_token = page.get("nextPageToken")
             if not page_token:
                 return
+
+    def watch_events(
+        self, calendar_id: str, *, channel_id: str, address: str, token: str, ttl_seconds: int
+    ) -> dict[str, Any]:
+        """Open a push channel on the calendar's events (``events.watch``): Calendar answers
+        with the channel's ``resourceId`` and ``expiration`` (epoch milliseconds, a string)."""
+        body = {
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "params": {"ttl": str(ttl_seconds)},
+        }
+        req = self._events.watch(calendarId=calendar_id, body=body)
+        return dict(self._execute("events.watch", req))
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        """``channels.stop``; a channel Calendar no longer knows (404) is stopped already."""
+        req = _resource(self._endpoint, "channels").stop(
+            body={"id": channel_id, "resourceId": resource_id}
+        )
+        try:
+            self._execute("channels.stop", req)
+        except NotFound:
+            return
 
     def patch_conference_data(
         self, calendar_id: str, event_id: str, etag: str, conference_data: dict[str, Any]

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from addon.settings.model import (
+    DELEGATION_MODES,
     GOOGLE_API_HOSTS,
     GOOGLE_API_SUFFIX,
     LOCAL_SECRET_KEY,
@@ -47,6 +48,41 @@ def problems(self: Settings) -> Iterator[str]:
     yield from collect(self.sealing_keys)  # malformed ADDON_TOKEN_KEYS, at start-up
     if self.retry_max_seconds < self.retry_base_seconds:
         yield "ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS"
+    yield from _offline_problems(self)
+
+
+def _offline_problems(self: Settings) -> Iterator[str]:
+    """Offline sync: delegation, offline consent, push channels."""
+    for name, url in (
+        ("ADDON_OAUTH_AUTH_URI", self.oauth_auth_uri),
+        ("ADDON_OAUTH_TOKEN_URI", self.oauth_token_uri),
+        ("ADDON_OAUTH_REVOKE_URI", self.oauth_revoke_uri),
+        ("ADDON_IAM_CREDENTIALS_ENDPOINT", self.iam_credentials_endpoint),
+    ):
+        yield from collect(check_url, name, url)
+    if self.oauth_client_secret and not self.oauth_client_id:
+        yield "ADDON_OAUTH_CLIENT_SECRET is set but ADDON_OAUTH_CLIENT_ID is not (one client)"
+    mode = self.delegation_mode
+    if mode not in DELEGATION_MODES:
+        yield f"ADDON_DELEGATION must be one of {', '.join(DELEGATION_MODES)}, got {mode!r}"
+    if mode == "keyless" and not self.delegation_service_account:
+        yield (
+            "ADDON_DELEGATION=keyless needs ADDON_DELEGATION_SERVICE_ACCOUNT: the service "
+            "account whose client id the Workspace admin granted domain-wide delegation"
+        )
+    if mode == "keyfile" and not self.delegated_credentials_file:
+        yield "ADDON_DELEGATION=keyfile needs ADDON_DELEGATED_CREDENTIALS_FILE (a key file)"
+    if mode != "off" and not self.delegation_domains:
+        yield (
+            "ADDON_DELEGATION_DOMAINS must list the Workspace domains whose admin granted "
+            "domain-wide delegation (only their users are impersonated)"
+        )
+    margin = self.channel_renew_before_seconds + self.channel_jitter_seconds
+    if self.channel_ttl_seconds <= margin:
+        yield (
+            "ADDON_CHANNEL_TTL_SECONDS must exceed ADDON_CHANNEL_RENEW_BEFORE_SECONDS + "
+            f"ADDON_CHANNEL_JITTER_SECONDS ({margin}), or every channel is renewed at once"
+        )
 
 
 def _production_problems(self: Settings) -> Iterator[str]:
@@ -71,7 +107,8 @@ def _production_problems(self: Settings) -> Iterator[str]:
         for name, url in self.google_endpoints().items():
             if url is not None and not is_google_url(url):
                 yield (
-                    f"{name} must be an https://*.googleapis.com URL in production, got "
+                    f"{name} must be an https URL of Google (*.googleapis.com, "
+                    f"accounts.google.com) in production, got "
                     f"{url!r}; set ADDON_ALLOW_NON_GOOGLE_ENDPOINTS=true only if you "
                     "really mean to trust another signer or Calendar"
                 )

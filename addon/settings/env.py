@@ -42,6 +42,11 @@ def _int(name: str, raw: str, minimum: int) -> int:
     return int(_number(name, raw, minimum, int))
 
 
+def _domains(raw: str) -> tuple[str, ...]:
+    """``example.com, example.org`` -> ("example.com", "example.org")."""
+    return tuple(d.strip().lower() for d in raw.split(",") if d.strip())
+
+
 def parse_solutions(raw: str) -> tuple[Solution, ...]:
     """``ADDON_SOLUTIONS``: a JSON list, or a path to a JSON file holding one."""
     text = raw
@@ -111,6 +116,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "TASKS_INVOKER": "tasks_invoker",
         "TASKS_API_ENDPOINT": "tasks_api_endpoint",
         "TOKEN_KEYS": "token_keys",
+        "OAUTH_CLIENT_SECRET": "oauth_client_secret",
+        "OAUTH_AUTH_URI": "oauth_auth_uri",
+        "OAUTH_TOKEN_URI": "oauth_token_uri",
+        "OAUTH_REVOKE_URI": "oauth_revoke_uri",
+        "DELEGATION": "delegation",
+        "DELEGATION_SERVICE_ACCOUNT": "delegation_service_account",
+        "IAM_CREDENTIALS_ENDPOINT": "iam_credentials_endpoint",
+        "SCHEDULER_INVOKER": "scheduler_invoker",
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:
@@ -140,6 +153,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     parse("sync_lookback_days", "SYNC_LOOKBACK_DAYS", lambda name, raw: _int(name, raw, 0))
     parse("lease_seconds", "LEASE_SECONDS", lambda name, raw: _int(name, raw, 5))
     parse("solutions", "SOLUTIONS", lambda _name, raw: parse_solutions(raw))
+    parse("push_channels", "PUSH_CHANNELS", _bool)
+    parse("delegation_domains", "DELEGATION_DOMAINS", lambda _name, raw: _domains(raw))
+    for var, attr in (("CHANNEL_TTL_SECONDS", "channel_ttl_seconds"),
+                      ("CHANNEL_RENEW_BEFORE_SECONDS", "channel_renew_before_seconds"),
+                      ("CHANNEL_JITTER_SECONDS", "channel_jitter_seconds")):  # fmt: skip
+        parse(attr, var, lambda name, raw: _int(name, raw, 0))
+    parse("check_interval_seconds", "CHECK_INTERVAL_SECONDS", lambda n, r: _float(n, r, 1.0))
+    parse("sweep_batch", "SWEEP_BATCH", lambda name, raw: _int(name, raw, 1))
     for attr, var in (("calendar_api_endpoint", "CALENDAR_API_ENDPOINT"),
                       ("certs_url", "CERTS_URL")):  # fmt: skip
         if attr in values:

@@ -12,14 +12,22 @@ from typing import Any
 
 PREFIX = "ADDON_"
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
-# Hosts Google serves its certificates and the Calendar API from (production only accepts
+# Hosts Google serves its certificates, APIs and OAuth pages from (production only accepts
 # these unless ADDON_ALLOW_NON_GOOGLE_ENDPOINTS is set).
-GOOGLE_API_HOSTS = frozenset({"www.googleapis.com", "googleapis.com"})
+GOOGLE_API_HOSTS = frozenset({"www.googleapis.com", "googleapis.com", "accounts.google.com"})
 GOOGLE_API_SUFFIX = ".googleapis.com"
 LOCAL_SERVICE_ACCOUNT = "service-000000000000@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 LOCAL_SECRET_KEY = "local-development-secret-not-for-production"  # noqa: S105 - refused in production
 LOCAL_TASKS_QUEUE = "projects/local-addon/locations/us-central1/queues/calendar-sync"
 LOCAL_TASKS_INVOKER = "tasks-invoker@local-addon.iam.gserviceaccount.com"
+# Google's OAuth 2.0 and IAM Credentials endpoints (developers.google.com/identity/protocols/
+# oauth2/web-server, .../oauth2/service-account; cloud.google.com/iam/docs/reference/
+# credentials/rest): the defaults of the offline-sync settings.
+GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
+GOOGLE_IAM_CREDENTIALS = "https://iamcredentials.googleapis.com"
+DELEGATION_MODES = ("off", "keyless", "keyfile")
 TASKS_QUEUE_PATTERN = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}$")
 
 
@@ -116,6 +124,33 @@ class Settings:
     # user is, for allowedDomains). None: user identities are not verified.
     oauth_client_id: str | None = None
     allow_non_google_endpoints: bool = False
+    # ---- offline sync: credentials the add-on may hold, push channels, the sweep ----------
+    # Per-user offline consent: the same OAuth client (a web application client) with its
+    # secret; None: offline consent is not offered. The URIs are Google's unless tested locally.
+    oauth_client_secret: str | None = None
+    oauth_auth_uri: str = GOOGLE_AUTH_URI
+    oauth_token_uri: str = GOOGLE_TOKEN_URI
+    oauth_revoke_uri: str = GOOGLE_REVOKE_URI
+    # Domain-wide delegation: "off", "keyless" (the JWT assertion is signed by IAM Credentials
+    # signBlob as delegation_service_account, no key file) or "keyfile" (a service-account key
+    # file, for development); only users of delegation_domains are impersonated. None: "keyfile"
+    # when delegated_credentials_file is set, else "off".
+    delegation: str | None = None
+    delegation_service_account: str | None = None
+    delegation_domains: tuple[str, ...] = ()
+    iam_credentials_endpoint: str = GOOGLE_IAM_CREDENTIALS
+    # Push channels (events.watch) for calendars whose offline credentials we hold: requested
+    # lifetime, renewed this long before expiry, minus up to the jitter (spread over time).
+    push_channels: bool = True
+    channel_ttl_seconds: int = 7 * 86400
+    channel_renew_before_seconds: int = 86400
+    channel_jitter_seconds: int = 43200
+    # Every subscribed calendar is synced at least this often without any notification (the
+    # periodic reconcile the sweep enqueues); who signs Cloud Scheduler's OIDC tokens for the
+    # sweep (None: tasks_invoker); how many items of each kind one sweep request handles.
+    check_interval_seconds: float = 86400.0
+    scheduler_invoker: str | None = None
+    sweep_batch: int = 500
 
     @property
     def production(self) -> bool:
@@ -123,6 +158,21 @@ class Settings:
 
     def solution(self, solution_id: str) -> Solution | None:
         return next((s for s in self.solutions if s.id == solution_id), None)
+
+    @property
+    def delegation_mode(self) -> str:
+        if self.delegation is not None:
+            return self.delegation
+        return "keyfile" if self.delegated_credentials_file else "off"
+
+    @property
+    def offline_consent(self) -> bool:
+        """Per-user offline consent is offered (the OAuth client and its secret are set)."""
+        return bool(self.oauth_client_id and self.oauth_client_secret)
+
+    @property
+    def sweep_invoker(self) -> str:
+        return self.scheduler_invoker or self.tasks_invoker
 
     def endpoint_url(self, path: str) -> str:
         """The public URL Google calls for ``path``; also the ID token's expected audience."""
@@ -173,4 +223,8 @@ class Settings:
             PREFIX + "CERTS_URL": self.certs_url,
             PREFIX + "CALENDAR_API_ENDPOINT": self.calendar_api_endpoint,
             PREFIX + "TASKS_API_ENDPOINT": self.tasks_api_endpoint,
+            PREFIX + "OAUTH_AUTH_URI": self.oauth_auth_uri,
+            PREFIX + "OAUTH_TOKEN_URI": self.oauth_token_uri,
+            PREFIX + "OAUTH_REVOKE_URI": self.oauth_revoke_uri,
+            PREFIX + "IAM_CREDENTIALS_ENDPOINT": self.iam_credentials_endpoint,
         }

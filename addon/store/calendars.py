@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from addon.store.base import DatastoreBase
+from addon.store.base import DatastoreBase, eq
 from addon.store.entities import (
     CALENDAR,
     CALENDAR_UNINDEXED,
@@ -67,9 +67,10 @@ class CalendarRecords(DatastoreBase):
         transaction). ``was_due`` False: the state read was not due, so no marker to drop."""
         from google.cloud import datastore
 
-        entity = datastore.Entity(
-            self._cal_key(state.calendar_id), exclude_from_indexes=CALENDAR_UNINDEXED
-        )
+        # A calendar with no check scheduled is left out of that index altogether, so the
+        # sweep's range query over it never meets a null.
+        unindexed = CALENDAR_UNINDEXED + (("next_check_at",) if state.next_check_at is None else ())
+        entity = datastore.Entity(self._cal_key(state.calendar_id), exclude_from_indexes=unindexed)
         entity.update(calendar_to_props(state))
         self._client.put(entity)
         marker = self._client.key(CALENDAR, state.calendar_id, DUE_MARKER, "due")
@@ -120,20 +121,74 @@ class CalendarRecords(DatastoreBase):
         return self._transaction(run)
 
     def subscribe(
-        self, calendar_id: str, user_email: str | None, current: CalendarState | None = None
+        self,
+        calendar_id: str,
+        user_email: str | None,
+        current: CalendarState | None = None,
+        *,
+        verified: tuple[str, str] | None = None,
     ) -> bool:
         """Mark the calendar subscribed; True if it was not before (first conference).
-        ``current``: the state as the caller just read it (saves a lookup when subscribed)."""
+        ``current``: the state as the caller just read it (saves a lookup when subscribed).
+        ``verified``: (sub, email) of the verified user acting; the first one becomes the
+        calendar's sync user (whose stored credentials sync it without a trigger)."""
         current = current if current is not None else self.get_calendar(calendar_id)
         if current is not None and current.subscribed:
-            return False  # the common case, without a transaction; subscription is never undone
+            # The common case, without a transaction; subscription is never undone.
+            if verified is not None and current.sync_user_id is None:
+                self.adopt_sync_user(calendar_id, *verified)
+            return False
 
         def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
             if state.subscribed:
                 return None, False
-            return state.with_(subscribed=True, subscribed_by=user_email), True
+            new = state.with_(subscribed=True, subscribed_by=user_email)
+            if verified is not None and state.sync_user_id is None:
+                new = new.with_(sync_user_id=verified[0], sync_user_email=verified[1])
+            return new, True
 
         return self._decide(calendar_id, decide)[1]
+
+    def adopt_sync_user(self, calendar_id: str, user_id: str, email: str) -> bool:
+        """Make this verified user the calendar's sync user if it has none; True if it did."""
+
+        def decide(state: CalendarState) -> tuple[CalendarState | None, bool]:
+            if state.sync_user_id is not None or not state.subscribed:
+                return None, False
+            return state.with_(sync_user_id=user_id, sync_user_email=email), True
+
+        return self._decide(calendar_id, decide)[1]
+
+    def calendars_of_user(self, user_id: str, limit: int = 1000) -> list[str]:
+        """The calendars this user syncs (keys only; an equality query on an indexed property)."""
+        query = self._client.query(kind=CALENDAR, filters=[eq("sync_user_id", user_id)])
+        query.keys_only()
+        return [e.key.name for e in query.fetch(limit=limit)]
+
+    def get_calendars(self, calendar_ids: Sequence[str]) -> list[CalendarState]:
+        """The states of these calendars (one lookup; unknown ids are left out)."""
+        if not calendar_ids:
+            return []
+        keys = [self._cal_key(c) for c in calendar_ids]
+        found = self._retrying(lambda: self._client.get_multi(keys))
+        return [calendar_from_entity(e.key.name, e) for e in found]
+
+    def move_check(self, calendar_id: str, was: datetime, to: datetime) -> None:
+        """Move the calendar's periodic check from ``was`` to ``to`` (unless it moved since)."""
+        self.update_calendar(
+            calendar_id, lambda s: s.with_(next_check_at=to) if s.next_check_at == was else None
+        )
+
+    def checks_due(self, now: datetime, limit: int = 500) -> list[str]:
+        """Subscribed calendars whose periodic check is due (``next_check_at <= now``): a range
+        scan of one single-property index, whose cost follows the matches (keys only)."""
+        from google.cloud.datastore.query import PropertyFilter
+
+        query = self._client.query(
+            kind=CALENDAR, filters=[PropertyFilter("next_check_at", "<=", now)]
+        )
+        query.keys_only()
+        return [e.key.name for e in query.fetch(limit=limit)]
 
     def mark_needs_full_sync(self, calendar_id: str, reason: str) -> None:
         self.update_calendar(
@@ -211,6 +266,7 @@ class CalendarRecords(DatastoreBase):
         full_sync_failed: bool = False,
         cursor: ListCursor | None = None,
         seen: Sequence[str] = (),
+        check_in: float | None = None,
     ) -> bool:
         """Store the new sync token and the run's summary, only while we hold the lease.
 
@@ -220,6 +276,8 @@ class CalendarRecords(DatastoreBase):
         the retry schedule. ``cursor``: the listing is cut here and continues from it (None
         ends it); ``seen`` (ids a full listing showed alive in this slice) is stored with it,
         in the same transaction, as the cursor's next chunks (the stored cursor counts them).
+        ``check_in`` (seconds): when the calendar is next synced without a notification (the
+        periodic reconcile); None keeps what is scheduled.
         """
         now = self._clock()
         chunks = seen_chunks(seen) if cursor is not None else []
@@ -243,6 +301,11 @@ class CalendarRecords(DatastoreBase):
                 access_role=access_role or state.access_role,
                 retry_count=state.retry_count + 1 if retry_in is not None else 0,
                 retry_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
+                next_check_at=(
+                    now + timedelta(seconds=check_in)
+                    if check_in is not None
+                    else state.next_check_at
+                ),
             )
             if sync_token is None:
                 return summary.with_(

@@ -8,6 +8,8 @@ consistently with ancestor queries and updated together in transactions):
 * ``Pending``    key ``(Calendar, calendar_id, Pending, event_id)``: a change to replay, or
   one parked as needing attention.
 * ``SyncRun``    key ``(Calendar, calendar_id, SyncRun, <time>)``: recent run reports.
+* ``OfflineGrant`` / ``ConsentFlow`` (``grants``): users' offline consent, consent under way.
+* ``Channel``    key ``(Channel, channel_id)`` (``channels``): the push channels we opened.
 
 Writes made by a sync go through ``commit_batch``: one transaction per chunk that first
 checks the writer still holds the calendar's lease (**fencing**: a process that lost its lease
@@ -17,18 +19,21 @@ wins) and never over a record made from a newer event version.
 
 ``Store`` is one object for its callers, assembled from one part per responsibility:
 ``base`` (client, keys, retried transactions), ``calendars`` (calendar state and the lease),
-``conferences`` (per-event records and the fenced batch commit), ``history`` (sync runs).
+``conferences`` (per-event records and the fenced batch commit), ``history`` (sync runs),
+``grants`` (offline consent), ``channels`` (push channels).
 Property names live in ``addon.store.entities``.
 """
 
 from __future__ import annotations
 
-from addon.store.calendars import CalendarRecords
+from addon.store.channels import ChannelRecords
 from addon.store.conferences import BatchResult, ConferenceRecords
+from addon.store.grants import GrantRecords
 from addon.store.history import SyncHistory
 
 __all__ = ["BatchResult", "Store"]
 
 
-class Store(CalendarRecords, ConferenceRecords, SyncHistory):
-    """Datastore-backed state of the add-on (see the module docstring)."""
+class Store(ChannelRecords, ConferenceRecords, SyncHistory, GrantRecords):
+    """Datastore-backed state of the add-on (see the module docstring). ``ChannelRecords``
+    extends ``CalendarRecords``: a channel swap writes the calendar state in one transaction."""

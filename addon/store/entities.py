@@ -40,6 +40,9 @@ CALENDAR_UNINDEXED = (
     "attention",
     "access_role",
     "cursor",
+    "sync_user_email",
+    "channel_id",
+    "access",
 )
 # Only what a query filters on is indexed (conference_id, state, confirmed, created_at): every
 # indexed property costs index writes on each of the sync's record writes.
@@ -78,6 +81,12 @@ def calendar_to_props(s: CalendarState) -> dict[str, Any]:
         "last_sync_at": s.last_sync_at,
         "last_result": json.dumps(dict(s.last_result), default=str),
         "cursor": json.dumps(s.cursor.to_dict()) if s.cursor else None,
+        # Indexed: the calendars of a user (consent given or revoked), the periodic checks due.
+        "sync_user_id": s.sync_user_id,
+        "sync_user_email": s.sync_user_email,
+        "channel_id": s.channel_id,
+        "next_check_at": s.next_check_at,
+        "access": s.access,
     }
 
 
@@ -103,6 +112,11 @@ def calendar_from_entity(calendar_id: str, e: Any) -> CalendarState:
         last_sync_at=e.get("last_sync_at"),
         last_result=json.loads(e.get("last_result") or "{}"),
         cursor=ListCursor.from_dict(json.loads(e["cursor"])) if e.get("cursor") else None,
+        sync_user_id=e.get("sync_user_id"),
+        sync_user_email=e.get("sync_user_email"),
+        channel_id=e.get("channel_id"),
+        next_check_at=e.get("next_check_at"),
+        access=e.get("access"),
     )
 
 

@@ -343,6 +343,17 @@ class CalendarState:
     last_result: Mapping[str, Any] = field(default_factory=dict)
     # A listing cut into time slices stands here between tasks (None: no listing under way).
     cursor: ListCursor | None = None
+    # The verified Google user (``sub`` and email of a verified ID token, never event data)
+    # whose stored credentials sync this calendar when no trigger brought a token.
+    sync_user_id: str | None = None
+    sync_user_email: str | None = None
+    # The push channel currently watching the calendar (None: none).
+    channel_id: str | None = None
+    # When the calendar is next synced without any notification (the periodic reconcile).
+    next_check_at: datetime | None = None
+    # What the last task read Calendar with ("trigger token", "domain-wide delegation",
+    # "offline consent"), for the people looking at the sync state.
+    access: str | None = None
 
     def with_(self, **changes: Any) -> CalendarState:
         return replace(self, **changes)

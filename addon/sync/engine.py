@@ -84,8 +84,10 @@ class SyncEngine:
         retry_max_seconds: float = 600.0,
         rng: random.Random | None = None,
         pool_size: int = 8,
+        check_interval_seconds: float = 86400.0,
     ) -> None:
         self._store = store
+        self._check_interval = check_interval_seconds
         self._pool_size = pool_size
         self._providers = providers
         self._solutions = solutions
@@ -97,6 +99,10 @@ class SyncEngine:
         self._retry_max = retry_max_seconds
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._solution_ids = frozenset(solutions)
+
+    def _check_in(self) -> float:
+        """Seconds until this calendar's next periodic check: the interval minus up to 10%."""
+        return self._check_interval * (1.0 - 0.1 * self._rng.random())
 
     # ---- the lease loop ---------------------------------------------------------------
     def sync(
@@ -288,6 +294,9 @@ class SyncEngine:
             full_sync_failed=report.mode == "full" and stop is not None,
             cursor=keep,
             seen=new_seen,
+            # A listing that ended is as good as a periodic check: the next one is a whole
+            # interval later (jittered, so calendars subscribed together spread out).
+            check_in=self._check_in() if finished else None,
         )
         if not stored:
             report.error = LEASE_LOST

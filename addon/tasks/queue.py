@@ -17,13 +17,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from addon.settings import Settings, is_google_url
-from addon.tasks.body import TaskBody
+from addon.tasks.body import ChannelTaskBody, TaskBody
 
 log = logging.getLogger(__name__)
 
-# Where Cloud Tasks delivers sync tasks (``addon.web.tasks``); the OIDC token's audience is
-# the public URL of this path.
+# Where Cloud Tasks delivers our tasks (``addon.web.tasks``); the OIDC token's audience is the
+# public URL of the path: sync tasks, push-channel tasks, and sweeps continued as tasks.
 TASK_PATH = "/tasks/sync"
+CHANNEL_TASK_PATH = "/tasks/channel"
+SWEEP_PATH = "/tasks/sweep"
 
 # The REST call itself; a creation retried after a lost answer is deduplicated by its id.
 CREATE_TIMEOUT_SECONDS = 10.0
@@ -62,7 +64,7 @@ class SyncQueue:
     def __init__(
         self,
         queue: str,
-        handler_url: str,
+        service_url: str,
         invoker: str,
         *,
         api_endpoint: str | None = None,
@@ -73,7 +75,7 @@ class SyncQueue:
         from google.cloud import tasks_v2
 
         self.queue = queue
-        self.handler_url = handler_url
+        self.service_url = service_url.rstrip("/")
         self.invoker = invoker
         # Cloud Tasks takes 15 s to 30 min for HTTP targets.
         self._deadline = timedelta(seconds=min(1800.0, max(15.0, dispatch_deadline_seconds)))
@@ -96,7 +98,7 @@ class SyncQueue:
         """The queue ``settings`` name, delivering to this service's task handler."""
         return cls(
             settings.tasks_queue,
-            settings.endpoint_url(TASK_PATH),
+            settings.base_url,
             settings.tasks_invoker,
             api_endpoint=settings.tasks_api_endpoint,
             # A task's whole run: its slice, then the last page's provider calls and the
@@ -104,20 +106,32 @@ class SyncQueue:
             dispatch_deadline_seconds=settings.slice_seconds + settings.lease_seconds,
         )
 
-    def enqueue(self, task_id: str, body: TaskBody, at: float | None = None) -> bool:
-        """Create task ``task_id`` to run at ``at`` (epoch seconds; None: now). True when it
-        was created, False when a task of that id exists or ran recently."""
+    def enqueue(
+        self, task_id: str, body: TaskBody | ChannelTaskBody, at: float | None = None
+    ) -> bool:
+        """Create task ``task_id`` to run at ``at`` (epoch seconds; None: now), delivered to
+        the handler of its body's kind. True when it was created, False when a task of that id
+        exists or ran recently."""
+        path = CHANNEL_TASK_PATH if isinstance(body, ChannelTaskBody) else TASK_PATH
+        return self._create(task_id, path, body.to_json(), body.kind, at)
+
+    def enqueue_sweep(self, task_id: str) -> bool:
+        """A sweep continued as a task (the last one stopped at its batch size)."""
+        return self._create(task_id, SWEEP_PATH, b"{}", "sweep", None)
+
+    def _create(self, task_id: str, path: str, payload: bytes, kind: str, at: float | None) -> bool:
         from google.api_core import exceptions as gexc
         from google.api_core.retry import Retry, if_exception_type
 
+        url = self.service_url + path
         task: dict[str, Any] = {
             "name": f"{self.queue}/tasks/{task_id}",
             "http_request": {
                 "http_method": self._tasks.HttpMethod.POST,
-                "url": self.handler_url,
+                "url": url,
                 "headers": {"Content-Type": "application/json"},
-                "body": body.to_json(),
-                "oidc_token": {"service_account_email": self.invoker, "audience": self.handler_url},
+                "body": payload,
+                "oidc_token": {"service_account_email": self.invoker, "audience": url},
             },
             "dispatch_deadline": self._deadline,
         }
@@ -129,7 +143,6 @@ class SyncQueue:
             maximum=2.0,
             timeout=CREATE_RETRY_DEADLINE_SECONDS,
         )
-        kind = body.kind
         try:
             self._client.create_task(
                 parent=self.queue,

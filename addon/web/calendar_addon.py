@@ -2,23 +2,31 @@
 
 * ``POST /calendar/conference/<solution_id>`` — a solution's onCreateFunction.
 * ``POST /calendar/notification``            — the calendarNotificationTrigger.
+* ``POST /calendar/homepage``                — the homepageTrigger: the add-on's home card.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from addon.conferences import create_conference
+from addon.auth import VerifiedUser
+from addon.cards import HomeView, OfflineState, home_card, push_card_response, unidentified_card
+from addon.conferences import create_conference, verified_user
+from addon.credentials.links import make_link_token
 from addon.errors import ApiError
 from addon.event_object import parse_event_object
 from addon.scheduling import on_trigger
+from addon.services import Services
 from addon.web.requests import json_object, require_google, services
 
 bp = Blueprint("calendar_addon", __name__, url_prefix="/calendar")
 
 CONFERENCE_PATH = "/calendar/conference/{solution_id}"
 NOTIFICATION_PATH = "/calendar/notification"
+HOMEPAGE_PATH = "/calendar/homepage"
 
 
 @bp.post("/conference/<solution_id>")
@@ -45,4 +53,43 @@ def on_notification() -> ResponseReturnValue:
             "missingUserToken",
             "The event object has no authorizationEventObject.userOAuthToken to read Calendar.",
         )
-    return jsonify(on_trigger(svc, event_object.calendar_id, event_object.user_oauth_token))
+    user = verified_user(svc, event_object)
+    return jsonify(on_trigger(svc, event_object.calendar_id, event_object.user_oauth_token, user))
+
+
+@bp.post("/homepage")
+@require_google
+def on_homepage() -> ResponseReturnValue:
+    svc = services()
+    user = verified_user(svc, parse_event_object(json_object()))
+    if user is None:
+        return jsonify(push_card_response(unidentified_card(svc.settings.addon_name)))
+    return jsonify(push_card_response(home_card(_home_view(svc, user))))
+
+
+def _home_view(svc: Services, user: VerifiedUser) -> HomeView:
+    offline = svc.access.offline
+    delegation = svc.access.delegation
+    state: OfflineState
+    link = None
+    if delegation is not None and delegation.covers(user.email):
+        state = "delegated"
+    elif offline is None:
+        state = "not_offered"
+    else:
+        grant = svc.store.get_grant(user.user_id)
+        if grant is None:
+            state = "off"
+        elif grant.usable:
+            state = "on"
+        else:
+            state = "needs_consent"
+        token = make_link_token(svc.settings.secret_key, user)
+        link = svc.settings.endpoint_url("/offline") + "?" + urlencode({"u": token})
+    return HomeView(
+        addon_name=svc.settings.addon_name,
+        user_email=user.email,
+        offline=state,
+        calendars=len(svc.store.calendars_of_user(user.user_id)),
+        manage_url=link,
+    )

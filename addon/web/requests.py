@@ -36,6 +36,12 @@ def require_cloud_tasks(view: F) -> F:
     return _require(lambda svc: svc.tasks_verifier, view)
 
 
+def require_scheduler(view: F) -> F:
+    """Refuse the request unless its OIDC token proves Cloud Scheduler (``ADDON_SCHEDULER_
+    INVOKER``) or Cloud Tasks (``ADDON_TASKS_INVOKER``, a continued sweep) sent it here."""
+    return _require(lambda svc: svc.sweep_verifier, view)
+
+
 def _require(verifier_of: Callable[[Services], IdTokenVerifier | None], view: F) -> F:
     """The expected audience is the public URL of the endpoint (base URL + path), so a token
     minted for one endpoint cannot be replayed at another. No verifier: verification is off

@@ -131,6 +131,15 @@ def on_create_event_object(
     }
 
 
+def homepage_event_object(*, auth: AuthParts, locale: str) -> dict[str, Any]:
+    """The body of a homepageTrigger call: the user opened the add-on in Calendar's side
+    panel with no event open (the common event object, no calendar part)."""
+    return {
+        "commonEventObject": {"hostApp": "CALENDAR", "platform": "WEB", "userLocale": locale},
+        "authorizationEventObject": auth.event_object_part(),
+    }
+
+
 def notification_event_object(*, auth: AuthParts, calendar_id: str) -> dict[str, Any]:
     """The body of a calendarNotificationTrigger call: it names the calendar, not the event."""
     return {

@@ -86,6 +86,7 @@ class Deployment:
     settings_url_function: str | None
     current_event_access: str
     authorization_header: AuthorizationHeader
+    homepage_function: str | None = None
 
     def solution(self, solution_id: str) -> ConferenceSolution | None:
         return next((s for s in self.solutions if s.id == solution_id), None)
@@ -195,6 +196,7 @@ def parse_deployment(body: object) -> Deployment:
     notification = _extension_point(calendar, "calendarNotificationTrigger")
     for key in ("eventOpenTrigger", "eventUpdateTrigger"):
         _extension_point(calendar, key)
+    homepage = _extension_point(calendar, "homepageTrigger")
     settings_url = _url(calendar, "createSettingsUrlFunction", "addOns.calendar", required=False)
     access = _enum(calendar, "currentEventAccess", _EVENT_ACCESS, "addOns.calendar")
 
@@ -215,4 +217,5 @@ def parse_deployment(body: object) -> Deployment:
         settings_url_function=settings_url,
         current_event_access="METADATA" if access in {None, "UNSPECIFIED"} else cast(str, access),
         authorization_header=cast(AuthorizationHeader, header),
+        homepage_function=homepage,
     )

@@ -162,6 +162,15 @@ def pick_conference(calendar_id: str, event_id: str) -> Response:
     return jsonify(result)
 
 
+@bp.post("/_emulator/addon/homepage")
+def open_homepage() -> Response:
+    body = _body()
+    user = cast(str, _string(body, "user"))
+    return jsonify(
+        _host().open_homepage(user, locale=_string(body, "locale", required=False) or "en")
+    )
+
+
 @bp.get("/_emulator/addon/notifications")
 def get_notifications() -> Response:
     return jsonify(_host().notification_settings().to_json())

@@ -26,6 +26,7 @@ from localgoogle.addon_host.call_log import CallLog, now_iso
 from localgoogle.addon_host.calls import (
     AuthParts,
     event_time_zone,
+    homepage_event_object,
     notification_event_object,
     on_create_event_object,
     post_event_object,
@@ -225,6 +226,30 @@ class HostSimulator:
         self._calls.annotate(entry, applied=result["applied"])
         return result
 
+    # -- homepageTrigger --------------------------------------------------------------------
+
+    def open_homepage(self, user: str, *, locale: str = "en") -> dict[str, Any]:
+        """The user opened the add-on in Calendar's side panel: call the homepageTrigger and
+        return ``{addonStatus, card}`` (the pushed card, or None when the answer has none)."""
+        deployment = self._require_deployment()
+        url = deployment.homepage_function
+        if url is None:
+            raise NotInstalledError("the deployment has no calendar.homepageTrigger")
+        auth = self._auth(deployment, url, user)
+        answer = post_event_object(
+            url,
+            homepage_event_object(auth=auth, locale=locale),
+            bearer=auth.header_token,
+            timeout=self.call_timeout,
+        )
+        self._calls.log("homepage", answer, calendar_id="", user=user)
+        card = None
+        body = answer.body if isinstance(answer.body, dict) else {}
+        navigations = (body.get("action") or {}).get("navigations") or []
+        if navigations and isinstance(navigations[0], dict):
+            card = navigations[0].get("pushCard") or navigations[0].get("updateCard")
+        return {"addonStatus": answer.status, "card": card}
+
     # -- subscriptions and triggers ---------------------------------------------------------
 
     def subscribe(self, calendar_id: str, user: str, *, solution_id: str | None = None) -> None:
@@ -259,8 +284,17 @@ class HostSimulator:
             # A seed restarts the draws so a test sees the same drops on every run.
             self._rng = random.Random(settings.seed)  # noqa: S311
 
+    def _is_deletion(self, calendar_id: str, event_id: str) -> bool:
+        event = self.calendars.host_get_event(calendar_id, event_id)
+        return event is not None and event.get("status") == "cancelled"
+
     def _on_change(self, calendar_id: str, event_id: str) -> None:
         # Runs in the changer's thread: only decide and enqueue, never call out from here.
+        with self._lock:
+            notify_deletions = self._settings.notify_deletions
+        # The event is read outside the host's lock (the Calendar state takes its own).
+        if not notify_deletions and self._is_deletion(calendar_id, event_id):
+            return
         with self._lock:
             deployment = self._deployment
             if deployment is None or deployment.notification_function is None:

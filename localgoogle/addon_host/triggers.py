@@ -37,6 +37,12 @@ class NotificationSettings:
     every call back that long (order is kept); ``seed`` makes the drop/duplicate draws
     repeatable. A call is retried on no answer or 5xx up to ``max_attempts`` times in all, with
     ``retry_backoff_seconds`` doubling between attempts.
+
+    ``notify_deletions`` False: a change that leaves the event cancelled (a deletion, a
+    cancelled occurrence, the organizer's deletion reaching a guest's copy) fires no trigger.
+    Google's reference says the trigger fires "when an event is created or updated" and does
+    not mention deletions, so an add-on must not rely on one; True (the default) keeps the
+    behaviour of Apps Script's ``onEventUpdated``, which fires on deletions too.
     """
 
     drop_rate: float = 0.0
@@ -45,8 +51,9 @@ class NotificationSettings:
     seed: int | None = None
     max_attempts: int = 3
     retry_backoff_seconds: float = 0.2
+    notify_deletions: bool = True
 
-    def to_json(self) -> dict[str, float | int | None]:
+    def to_json(self) -> dict[str, float | int | bool | None]:
         return {
             "dropRate": self.drop_rate,
             "duplicateRate": self.duplicate_rate,
@@ -54,6 +61,7 @@ class NotificationSettings:
             "seed": self.seed,
             "maxAttempts": self.max_attempts,
             "retryBackoffSeconds": self.retry_backoff_seconds,
+            "notifyDeletions": self.notify_deletions,
         }
 
 
@@ -153,7 +161,8 @@ class TriggerQueue:
 def parse_notification_settings(
     body: object, current: NotificationSettings
 ) -> NotificationSettings:
-    """Merge ``{dropRate, duplicateRate, delaySeconds, seed, maxAttempts, retryBackoffSeconds}``."""
+    """Merge ``{dropRate, duplicateRate, delaySeconds, seed, maxAttempts, retryBackoffSeconds,
+    notifyDeletions}``."""
     if not isinstance(body, dict):
         raise BadRequestError("body must be a JSON object")
     fields = {
@@ -163,6 +172,7 @@ def parse_notification_settings(
         "seed": "seed",
         "maxAttempts": "max_attempts",
         "retryBackoffSeconds": "retry_backoff_seconds",
+        "notifyDeletions": "notify_deletions",
     }
     unknown = sorted(set(body) - set(fields))
     if unknown:
@@ -172,7 +182,10 @@ def parse_notification_settings(
         if name not in body:
             continue
         value = body[name]
-        if name == "seed":
+        if name == "notifyDeletions":
+            if not isinstance(value, bool):
+                raise BadRequestError("notifyDeletions must be true or false")
+        elif name == "seed":
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise BadRequestError("seed must be an integer or null")
         elif name == "maxAttempts":

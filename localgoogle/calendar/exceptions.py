@@ -41,6 +41,13 @@ def auth_error() -> ApiError:
     return ApiError(401, "authError", "Invalid Credentials")
 
 
+def insufficient_scopes() -> ApiError:
+    """A valid token whose scopes do not cover the method (Google: 403)."""
+    return ApiError(
+        403, "insufficientPermissions", "Request had insufficient authentication scopes."
+    )
+
+
 def not_found() -> ApiError:
     return ApiError(404, "notFound", "Not Found")
 

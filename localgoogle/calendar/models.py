@@ -26,6 +26,7 @@ from typing import Any
 
 from localgoogle.calendar import exceptions as exc
 from localgoogle.calendar import invitations, resources
+from localgoogle.calendar.access_tokens import IssuedTokens
 from localgoogle.calendar.clock import Clock, rfc3339
 from localgoogle.calendar.faults import FaultInjector
 from localgoogle.calendar.push import PushHub
@@ -46,7 +47,8 @@ _ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
 
 
 class CalendarState:
-    """All emulator state; implements ``localgoogle.seams.HostCalendarAccess``."""
+    """All emulator state; implements ``localgoogle.seams.HostCalendarAccess`` and
+    ``localgoogle.seams.OAuthCalendarAccess``."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.lock = threading.RLock()
@@ -61,6 +63,7 @@ class CalendarState:
         self.tokens = TokenCodec(os.urandom(32))
         self.users: dict[str, str] = {}  # email -> token
         self.token_users: dict[str, str] = {}
+        self.issued_tokens = IssuedTokens()  # minted by the OAuth endpoints
         self.calendars: dict[str, CalendarData] = {}
         self.stats: dict[str, int] = {}
         self._etag_counter = int(self.clock.now().timestamp() * 1000) * 1000
@@ -99,8 +102,18 @@ class CalendarState:
             return token
 
     def user_for_token(self, token: str) -> str | None:
+        found = self.authenticate(token)
+        return found[0] if found else None
+
+    def authenticate(self, token: str) -> tuple[str, frozenset[str] | None] | None:
+        """(user, scopes) for a bearer token, or None when it is unknown, expired or
+        revoked. Scopes are None for the fixed tokens of ``create_user`` (every method)."""
         with self.lock:
-            return self.token_users.get(token)
+            email = self.token_users.get(token)
+            if email is not None:
+                return email, None
+            issued = self.issued_tokens.lookup(token, self.clock.now())
+            return (issued.email, issued.scopes) if issued else None
 
     def share(self, calendar_id: str, email: str, role: str) -> None:
         if role not in ROLES:
@@ -391,9 +404,10 @@ class CalendarState:
             raise exc.required("Missing summary.")
         with self.lock:
             cal_id = f"{new_event_id()}@group.calendar.google.com"
+            home = self.calendars.get(user)  # None: a service account acting as itself
             cal = CalendarData(
                 id=cal_id, owner=user, summary=summary,
-                time_zone=body.get("timeZone") or self.calendars[user].time_zone,
+                time_zone=body.get("timeZone") or (home.time_zone if home else "UTC"),
                 description=body.get("description", ""),
                 updated=rfc3339(self.clock.now()), etag=self._next_etag(),
             )  # fmt: skip
@@ -451,3 +465,25 @@ class CalendarState:
         with self.lock:
             cal = self.calendars.get(calendar_id)
             return cal.owner if cal else None
+
+    # ----- OAuthCalendarAccess seam -----------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def user_exists(self, email: str) -> bool:
+        with self.lock:
+            return email in self.users
+
+    def user_emails(self) -> list[str]:
+        with self.lock:
+            return sorted(self.users)
+
+    def issue_access_token(
+        self, email: str, *, expires_at: datetime, grant_id: str, scopes: frozenset[str]
+    ) -> str:
+        with self.lock:
+            return self.issued_tokens.issue(email, expires_at, grant_id, scopes)
+
+    def revoke_grant(self, grant_id: str) -> int:
+        with self.lock:
+            return self.issued_tokens.revoke_grant(grant_id)

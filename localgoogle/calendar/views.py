@@ -19,6 +19,7 @@ from localgoogle.calendar import exceptions as exc
 from localgoogle.calendar.listing import ListParams, list_events, list_instances
 from localgoogle.calendar.models import CalendarState
 from localgoogle.calendar.partial import parse_fields, select
+from localgoogle.calendar.scopes import allows
 
 bp = Blueprint("calendar_v3", __name__, url_prefix="/calendar/v3")
 
@@ -87,9 +88,12 @@ def _authenticate() -> None:
         raise error
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    user = st.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
+    found = st.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
         raise exc.auth_error()
+    user, scopes = found
+    if scopes is not None and not allows(method, scopes):
+        raise exc.insufficient_scopes()
     g.user = user
 
 

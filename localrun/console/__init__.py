@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Flask
 
@@ -94,6 +95,9 @@ class Console:
     conferencing: ConferencingState
     store_factory: Callable[[], Store]
     windows: FaultWindows = field(default_factory=FaultWindows)
+    # The add-on's home card each user last opened, and when (Calendar's side panel shows
+    # it as it was when opened, too).
+    home_cards: dict[str, tuple[dict[str, Any], datetime]] = field(default_factory=dict)
     _store: Store | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 

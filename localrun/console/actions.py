@@ -297,6 +297,28 @@ def calendar_rate_limit(console: Console, form: Form) -> str:
     return f"Calendar answers 429 rateLimitExceeded to events.list/get for {seconds} s."
 
 
+@action("open-home")
+def open_home(console: Console, form: Form) -> str:
+    user = _user(form)
+    card = console.client.open_homepage(user)
+    if card is None:
+        raise ConsoleError("the add-on answered its home page without a card")
+    console.home_cards[user] = (card, datetime.now(UTC))
+    return "The add-on's home card is shown under Offline sync."
+
+
+@action("notify-deletions")
+def notify_deletions(console: Console, form: Form) -> str:
+    on = _field(form, "on") == "yes"
+    console.client.set_notify_deletions(on)
+    if on:
+        return "Deleting an event fires the add-on's trigger again."
+    return (
+        "Deleting an event fires no trigger now (Google documents the trigger for created and "
+        "updated events): the push channel or the sweep has to find it."
+    )
+
+
 @action("calendar-restore")
 def calendar_restore(console: Console, form: Form) -> str:
     console.windows.close(CALENDAR_429, console.client.clear_calendar_faults)

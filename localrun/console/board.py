@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from addon.store.records import Conference, PendingChange
+from addon.store.records import CalendarState, Conference, PendingChange
 from localrun.console import Console
 from localrun.console.actions import CALENDAR_429, CONFERENCING_OUTAGE
 from localrun.console.event_views import EventView, event_views
+from localrun.console.offline_view import OfflineView, offline_view
 from localrun.console.relations import offered_solutions, organizer_of
 from localrun.console.status_view import StatusView, queued_tasks, status_view
 from localrun.console.timeline import LOG_LIMIT, LogEntry, concerning, timeline
@@ -36,6 +37,7 @@ class Board:
     addon_url: str | None
     events: list[EventView]
     status: StatusView
+    offline: OfflineView
     log: list[LogEntry]
     errors: list[str]
     # Who the "Guests" field of a new event names at first: another user, never oneself.
@@ -109,6 +111,23 @@ def _invitation_records(
     return records
 
 
+def _offline(
+    console: Console, user: str, state: CalendarState | None, errors: list[str], now: datetime
+) -> OfflineView:
+    store = console.store
+    grant = None
+    if state is not None and state.sync_user_id:
+        grant = _safely(errors, "Datastore", partial(store.get_grant, state.sync_user_id), None)
+    channel = None
+    if state is not None and state.channel_id:
+        channel = _safely(errors, "Datastore", partial(store.get_channel, state.channel_id), None)
+    none: list[dict[str, Any]] = []
+    at_calendar = _safely(errors, "Calendar", partial(console.client.push_channels, user), none)
+    notify = _safely(errors, "add-on host", console.client.notify_deletions, True)
+    card = console.home_cards.get(user)
+    return offline_view(state, grant, channel, len(at_calendar), notify, card, now)
+
+
 def gather(console: Console, user: str) -> Board:
     client = console.client
     store = console.store
@@ -172,6 +191,7 @@ def gather(console: Console, user: str) -> Board:
         queued_tasks(user, queues, now),
     )
     errors += store_errors
+    offline = _offline(console, user, state, store_errors, now)
 
     # Only this user's calendar's runs: another calendar's runs do not say which events they
     # touched, so they cannot be told to concern this user.
@@ -196,6 +216,7 @@ def gather(console: Console, user: str) -> Board:
         addon_url=addon_url_of(deployment),
         events=events,
         status=status,
+        offline=offline,
         log=concerning(everything, [user], seen, conference_ids)[:LOG_LIMIT],
         errors=list(dict.fromkeys(errors)),
         default_guest=default_guest(user, users),

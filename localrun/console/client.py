@@ -132,6 +132,24 @@ class EmulatorClient:
         """The Cloud Tasks emulator's queues with their tasks (``/_tasks/queues``)."""
         return list(self.call("GET", "/_tasks/queues").get("queues", []))
 
+    def open_homepage(self, user: str) -> dict[str, Any] | None:
+        """The add-on's home card as Calendar would show it to ``user`` (its homepageTrigger)."""
+        answer = self.call("POST", "/_emulator/addon/homepage", body={"user": user})
+        card = answer.get("card")
+        return card if isinstance(card, dict) else None
+
+    def notify_deletions(self) -> bool:
+        settings = self.call("GET", "/_emulator/addon/notifications")
+        return bool(settings.get("notifyDeletions", True))
+
+    def set_notify_deletions(self, on: bool) -> None:
+        self.call("POST", "/_emulator/addon/notifications", body={"notifyDeletions": on})
+
+    def push_channels(self, calendar_id: str) -> list[dict[str, Any]]:
+        """The push channels Calendar would notify for the calendar (open, not expired)."""
+        channels = self.call("GET", "/_emulator/push").get("channels", [])
+        return [c for c in channels if c.get("calendarId") == calendar_id]
+
     def expire_sync_tokens(self, calendar_id: str) -> None:
         self.call("POST", f"/_emulator/calendars/{calendar_id}/expire-sync-tokens")
 

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
+from addon.sealing import SealError, TokenSealer
 from addon.settings import Settings, SettingsError, from_env
 from addon.tasks import names
 from addon.tasks.body import BadTaskBody, TaskBody
-from addon.tasks.sealing import SealError, TokenSealer
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(32, 64))

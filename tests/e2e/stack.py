@@ -27,6 +27,7 @@ from addon.tasks.queue import SyncQueue
 from localgoogle.app import create_emulator_app
 from localgoogle.calendar.client import calendar_service
 from localgoogle.datastore_emulator import free_port
+from localgoogle.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from localgoogle.server import serve
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
 from tests.localgoogle.calendar.discovery_schema import validate_response
@@ -145,11 +146,27 @@ def default_solutions(emulator_url: str) -> tuple[Solution, ...]:
     )
 
 
+def offline_settings(emulator_url: str) -> dict[str, Any]:
+    """Offline consent against the emulator's OAuth server, with its default client (whose id
+    the add-on host uses as the userIdToken audience), and keyless delegation through its IAM
+    endpoint once a test grants it."""
+    return {
+        "oauth_client_id": DEFAULT_CLIENT_ID,
+        "oauth_client_secret": DEFAULT_CLIENT_SECRET,
+        "oauth_auth_uri": emulator_url + "/o/oauth2/v2/auth",
+        "oauth_token_uri": emulator_url + "/token",
+        "oauth_revoke_uri": emulator_url + "/revoke",
+        "iam_credentials_endpoint": emulator_url,
+    }
+
+
 def addon_settings(
     addon_url: str,
     emulator_url: str,
     project: str,
     solutions_for: SolutionsFor = default_solutions,
+    *,
+    offline: bool = False,
     **overrides: Any,
 ) -> Settings:
     solutions = solutions_for(emulator_url)
@@ -164,13 +181,19 @@ def addon_settings(
         "tasks_api_endpoint": emulator_url,
         "debounce_seconds": 0.3,
     }
+    if offline:
+        values.update(offline_settings(emulator_url))
     values.update(overrides)
     return Settings(**values).validate()
 
 
 @contextlib.contextmanager
 def running_stack(
-    project: str, solutions_for: SolutionsFor = default_solutions, **overrides: Any
+    project: str,
+    solutions_for: SolutionsFor = default_solutions,
+    *,
+    offline: bool = False,
+    **overrides: Any,
 ) -> Iterator[Stack]:
     conferencing = ConferencingState()
     emulator_app = create_emulator_app()
@@ -183,13 +206,22 @@ def running_stack(
     with serve(emulator_app) as emulator_url:
         port = free_port()
         addon_url = f"http://127.0.0.1:{port}"
-        settings = addon_settings(addon_url, emulator_url, project, solutions_for, **overrides)
+        settings = addon_settings(
+            addon_url, emulator_url, project, solutions_for, offline=offline, **overrides
+        )
         app = create_app(settings)
         svc: Services = app.extensions["addon"]
         svc.calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
         with serve(app, port=port):
             stack = Stack(emulator_url, addon_url, app, emulator_app, conferencing)
             stack.control("POST", "/_emulator/addon/deployment", render(settings))
+            if offline:
+                callback = [addon_url + "/offline/callback"]
+                stack.control(
+                    "POST",
+                    "/_oauth/clients",
+                    {"clientId": DEFAULT_CLIENT_ID, "redirectUris": callback},
+                )
             if settings.sync_mode == "tasks":
                 create_queue(svc.queue)
             yield stack

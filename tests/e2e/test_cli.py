@@ -34,6 +34,16 @@ def flask(stack: Stack, *args: str, token: str | None = None) -> subprocess.Comp
             ]
         ),
     }
+    if settings.offline_consent:
+        env.update(
+            {
+                "ADDON_OAUTH_CLIENT_ID": str(settings.oauth_client_id),
+                "ADDON_OAUTH_CLIENT_SECRET": str(settings.oauth_client_secret),
+                "ADDON_OAUTH_AUTH_URI": settings.oauth_auth_uri,
+                "ADDON_OAUTH_TOKEN_URI": settings.oauth_token_uri,
+                "ADDON_OAUTH_REVOKE_URI": settings.oauth_revoke_uri,
+            }
+        )
     env.pop("ADDON_SYNC_ACCESS_TOKEN", None)
     if token:
         env["ADDON_SYNC_ACCESS_TOKEN"] = token

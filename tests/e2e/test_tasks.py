@@ -274,7 +274,7 @@ def test_the_task_handler_takes_only_cloud_tasks_deliveries(tasks_stack: Stack) 
     # A token sealed for another calendar does not open on this one.
     moved = TaskBody(ALICE, "trigger", svc.sealer.seal(stack.user(ALICE), "bob@x"), time.time())
     r = post_task(stack, moved.to_json(), email=invoker)
-    assert r.status_code == 200 and r.json()["status"] == "no usable token"
+    assert r.status_code == 200 and r.json()["status"] == "no credentials"
     assert lists(stack) == lists_before, "a refused delivery read Calendar"
     after = stack.calendar_state(ALICE)
     assert after.sync_token == before.sync_token

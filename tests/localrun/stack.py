@@ -1,7 +1,8 @@
 """The local stack in the test process: the emulator side exactly as the runner composes it
 (``create_local_emulator_app``: Calendar emulator, add-on host, fake conferencing server,
-console), the real add-on app configured from ``backend_env`` (inline sync, so a settled
-trigger means a finished sync), and the real Datastore emulator of the test session."""
+console), the real add-on app configured from ``backend_env`` (inline sync by default, so a
+settled trigger means a finished sync; tasks mode as ``make run`` has it for offline sync),
+and the real Datastore emulator of the test session."""
 
 from __future__ import annotations
 
@@ -43,13 +44,20 @@ class LocalStack:
         return state
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until every trigger call is answered (inline sync: every sync finished)."""
-        r = requests.post(
-            f"{self.ports.emulator_url}/_emulator/addon/flush",
-            json={"timeout": timeout},
-            timeout=60,
-        )
-        assert r.status_code == 200 and r.json()["idle"], r.text
+        """Wait until every trigger call is answered (inline sync: every sync finished); in
+        tasks mode also every push delivery and every task due soon (and those they made)."""
+        url = self.ports.emulator_url
+        tasks = self.addon_app.extensions["addon"].settings.sync_mode == "tasks"
+        for _ in range(3 if tasks else 1):
+            if tasks:
+                requests.post(f"{url}/_emulator/push/flush", json={"timeout": timeout}, timeout=60)
+            r = requests.post(f"{url}/_emulator/addon/flush", json={"timeout": timeout}, timeout=60)
+            assert r.status_code == 200 and r.json()["idle"], r.text
+            if tasks:
+                r = requests.post(
+                    f"{url}/_tasks/wait-idle", json={"timeout": timeout, "within": 2.0}, timeout=60
+                )
+                assert r.status_code == 200 and r.json()["idle"], r.text
 
     def sync_runs(self, calendar_id: str = ALICE) -> int:
         """How many sync runs the add-on has recorded (what the console's log will show)."""
@@ -68,9 +76,11 @@ class LocalStack:
 
 
 @contextlib.contextmanager
-def running_local_stack(datastore: DatastoreEmulator) -> Iterator[LocalStack]:
+def running_local_stack(
+    datastore: DatastoreEmulator, sync_mode: str = "inline"
+) -> Iterator[LocalStack]:
     ports = LocalPorts(backend=free_port(), emulator=free_port(), datastore=datastore.port)
-    settings = from_env(backend_env(ports, project=datastore.project, sync_mode="inline"))
+    settings = from_env(backend_env(ports, project=datastore.project, sync_mode=sync_mode))
     emulator_app = create_local_emulator_app(
         datastore_project=datastore.project, public_url=ports.emulator_url
     )

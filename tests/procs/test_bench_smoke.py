@@ -22,13 +22,15 @@ def test_quick_bench_writes_every_scenario(datastore: DatastoreEmulator, tmp_pat
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out),
          "--datastore", datastore.host_port, "--project", datastore.project],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=420, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
     assert {"cpus", "memory_gb", "python"} <= set(results["machine"])
     scenarios = results["scenarios"]
-    assert set(scenarios) == {"sync_cost", "trigger_storm", "creation", "state_scale", "tasks"}
+    assert set(scenarios) == {
+        "sync_cost", "trigger_storm", "creation", "state_scale", "tasks", "offline"
+    }  # fmt: skip
 
     sync = scenarios["sync_cost"]
     assert sync["latencies_ms"] == [0, 10]
@@ -89,3 +91,18 @@ def test_quick_bench_writes_every_scenario(datastore: DatastoreEmulator, tmp_pat
         assert storm_run["tasks_coalesced"] > storm_run["tasks_created"] >= 1
         assert storm_run["list_calls"] <= storm_run["tasks_created"] + 1
     assert all(v["rename_seconds"] > 0 for k, v in tasks["fairness"].items() if isinstance(v, dict))
+
+    offline = scenarios["offline"]
+    modes = offline["deletion"]["modes"]
+    # Deletions fire no trigger: the trigger path alone never deletes the meeting; push does.
+    assert modes["trigger only"]["deleted"] == 0
+    assert modes["push"]["deleted"] == offline["deletion"]["samples"]
+    renewals = offline["renewals"]["variants"]
+    assert (
+        renewals["ours (jitter)"]["peak_per_hour_week1"]
+        < renewals["no jitter"]["peak_per_hour_week1"]
+    )
+    assert offline["renewals"]["real"]["all_within_window"]
+    assert set(offline["sweep"]["totals"]) == {"100", "500"}
+    for entry in offline["sweep"]["totals"].values():
+        assert entry["last_report"]["due"] == offline["sweep"]["due"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import google.auth.exceptions
@@ -21,12 +21,12 @@ from .support import Emulator, FakeCalendars
 
 AUDIENCE = "https://addon.example.com/oncreate"
 
-# google-auth is untyped; typed aliases keep strict mypy without ignores.
-_verify_token: Callable[..., dict[str, Any]] = id_token.verify_token
+# Typed aliases of google-auth's callables keep strict mypy without ignores.
+_verify_token: Callable[..., Mapping[str, Any]] = id_token.verify_token
 _transport: Callable[[], Any] = google.auth.transport.requests.Request
 
 
-def _verify(emulator: Emulator, token: str, audience: str = AUDIENCE) -> dict[str, Any]:
+def _verify(emulator: Emulator, token: str, audience: str = AUDIENCE) -> Mapping[str, Any]:
     return _verify_token(
         token,
         _transport(),

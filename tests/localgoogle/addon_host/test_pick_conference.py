@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import google.auth.transport.requests
@@ -13,7 +13,7 @@ from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID, DEFAULT_SYSTEM_
 
 from .support import CALENDAR, SOLUTION_ID, USER, Emulator, FakeAddon, FakeCalendars
 
-_verify_token: Callable[..., dict[str, Any]] = id_token.verify_token
+_verify_token: Callable[..., Mapping[str, Any]] = id_token.verify_token
 _transport: Callable[[], Any] = google.auth.transport.requests.Request
 
 ON_CREATE = f"/oncreate/{SOLUTION_ID}"

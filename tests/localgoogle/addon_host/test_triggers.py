@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import google.auth.transport.requests
@@ -15,7 +15,7 @@ from localgoogle.addon_host.keys import DEFAULT_SYSTEM_SERVICE_ACCOUNT
 
 from .support import CALENDAR, USER, Emulator, FakeAddon, FakeCalendars
 
-_verify_token: Callable[..., dict[str, Any]] = id_token.verify_token
+_verify_token: Callable[..., Mapping[str, Any]] = id_token.verify_token
 _transport: Callable[[], Any] = google.auth.transport.requests.Request
 
 OTHER_CALENDAR = "team@group.calendar.example.com"
@@ -197,10 +197,33 @@ def test_reset_forgets_everything(
     assert addon.calls_to("/trigger") == []
 
 
+def test_deletions_fire_triggers_unless_turned_off(
+    subscribed: Emulator, addon: FakeAddon, calendars: FakeCalendars
+) -> None:
+    assert subscribed.get("/_emulator/addon/notifications").json()["notifyDeletions"] is True
+    calendars.put_event(CALENDAR, "e1", status="cancelled")
+    assert subscribed.host.flush(5)
+    assert len(addon.calls_to("/trigger")) == 1
+
+    _notify(subscribed, notifyDeletions=False)
+    assert subscribed.get("/_emulator/addon/notifications").json()["notifyDeletions"] is False
+    calendars.put_event(CALENDAR, "e2", status="cancelled")
+    calendars.put_event(CALENDAR, "e3", status="confirmed")
+    assert subscribed.host.flush(5)
+    assert len(addon.calls_to("/trigger")) == 2  # e3's update only
+    assert [c["eventId"] for c in subscribed.host.calls()] == ["e1", "e3"]
+
+    subscribed.post("/_emulator/addon/reset", {})
+    assert subscribed.get("/_emulator/addon/notifications").json()["notifyDeletions"] is True
+
+
 @pytest.mark.parametrize(
     "body",
-    [{"dropRate": 2}, {"delaySeconds": -1}, {"seed": "x"}, {"maxAttempts": 0}, {"typo": 1}],
-)
+    [
+        {"dropRate": 2}, {"delaySeconds": -1}, {"seed": "x"}, {"maxAttempts": 0}, {"typo": 1},
+        {"notifyDeletions": "no"}, {"notifyDeletions": 0},
+    ],
+)  # fmt: skip
 def test_notification_settings_validation(installed: Emulator, body: dict[str, Any]) -> None:
     response = installed.post("/_emulator/addon/notifications", body)
     assert response.status_code == 400

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import google.auth.transport.requests
@@ -32,8 +32,8 @@ from .support import (
 
 QUEUE = f"{PROJECT_LOCATION}/queues/sync"
 AUDIENCE = "https://addon.example.com"
-# google-auth is untyped; typed aliases keep strict mypy without ignores.
-_verify_token: Callable[..., dict[str, Any]] = id_token.verify_token
+# Typed aliases of google-auth's callables keep strict mypy without ignores.
+_verify_token: Callable[..., Mapping[str, Any]] = id_token.verify_token
 _transport: Callable[[], Any] = google.auth.transport.requests.Request
 
 

@@ -1,10 +1,15 @@
-"""Sealing the user's OAuth token that rides in a task body (AES-GCM, 256-bit keys).
+"""Sealing secrets we must keep but nobody may read: AES-GCM with 256-bit keys, a key id for
+rotation and a context bound as associated data.
 
-A task body sits in Cloud Tasks for seconds to minutes and is readable by whoever may view
-the queue's tasks with the ``FULL`` view; the token inside must not be. It is sealed with
-AES-GCM under the current key, whose id travels with it so keys can rotate: every configured
+Two secrets are sealed: the user's OAuth token that rides in a task body (context: the
+calendar id) and the refresh tokens of offline consent kept in Datastore (context:
+``grant_context(user)``, which no calendar id can equal). A task body sits in Cloud
+Tasks for seconds to minutes and is readable by whoever may view the queue's tasks with the
+``FULL`` view; a grant sits in Datastore for months; neither token may be read there. Each is
+sealed under the current key, whose id travels with it so keys can rotate: every configured
 key opens, only the first seals. The calendar id is the associated data, so a sealed token
-cannot be moved onto another calendar's task. Tokens are never logged.
+cannot be moved onto another calendar's task; a sealed refresh token cannot be moved to
+another user's grant. Tokens are never logged.
 """
 
 from __future__ import annotations
@@ -57,3 +62,9 @@ class TokenSealer:
         except (InvalidTag, ValueError):
             raise SealError("does not open: tampered, or sealed for another context") from None
         return plain.decode()
+
+
+def grant_context(user_id: str) -> str:
+    """The associated data of a user's sealed refresh token. The NUL byte cannot occur in a
+    calendar id, so no task token's context (a calendar id) equals a grant's."""
+    return "offline-grant\x00" + user_id
