@@ -47,6 +47,10 @@ class Services:
     user_verifier: UserIdTokenVerifier | None = None
     # Proves a task delivery comes from Cloud Tasks (OIDC token of the invoker account).
     tasks_verifier: IdTokenVerifier | None = None
+    # --- Apps Script bridge (issue 15) ---
+    # Verifies ScriptApp.getIdentityToken() (audience ADDON_BRIDGE_CLIENT_ID), always when the
+    # bridge is on, whatever ADDON_VERIFY_ID_TOKENS says; None: the bridge is off (404).
+    bridge_verifier: UserIdTokenVerifier | None = None
     calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
     _store: Store | None = field(default=None, init=False)
     _engine: SyncEngine | None = field(default=None, init=False)
@@ -86,6 +90,12 @@ class Services:
             store_factory=factory,
             user_verifier=user_verifier,
             tasks_verifier=tasks_verifier,
+            # Apps Script bridge (issue 15): shares the certs cache with the other verifiers.
+            bridge_verifier=(
+                UserIdTokenVerifier(settings.bridge_client_id, certs)
+                if settings.bridge_client_id
+                else None
+            ),
             sealer=TokenSealer(*settings.sealing_keys()),
         )
 

@@ -32,6 +32,8 @@ LOCAL_SECRET_KEY = "local-development-secret-not-for-production"  # noqa: S105 -
 LOCAL_TASKS_QUEUE = "projects/local-addon/locations/us-central1/queues/calendar-sync"
 LOCAL_TASKS_INVOKER = "tasks-invoker@local-addon.iam.gserviceaccount.com"
 TASKS_QUEUE_PATTERN = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}$")
+# --- Apps Script bridge (issue 15): the shape of an OAuth client id ---
+BRIDGE_CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}\.apps\.googleusercontent\.com$")
 
 
 class SettingsError(ValueError):
@@ -127,6 +129,10 @@ class Settings:
     # user is, for allowedDomains). None: user identities are not verified.
     oauth_client_id: str | None = None
     allow_non_google_endpoints: bool = False
+    # --- Apps Script bridge (issue 15) ---
+    # The OAuth client id of the bridge's Apps Script project: the audience of the identity
+    # tokens ScriptApp.getIdentityToken() gives it. None: the bridge endpoints answer 404.
+    bridge_client_id: str | None = None
 
     @property
     def production(self) -> bool:
@@ -172,6 +178,14 @@ class Settings:
         yield from _collect(self.sealing_keys)  # malformed ADDON_TOKEN_KEYS, at start-up
         if self.retry_max_seconds < self.retry_base_seconds:
             yield "ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS"
+        # --- Apps Script bridge (issue 15) ---
+        if self.bridge_client_id is not None and not BRIDGE_CLIENT_ID_PATTERN.match(
+            self.bridge_client_id
+        ):
+            yield (
+                "ADDON_BRIDGE_CLIENT_ID must be the OAuth client id of the bridge's Apps Script "
+                f"project (NUMBER-ID.apps.googleusercontent.com), got {self.bridge_client_id!r}"
+            )
 
     def _production_problems(self) -> Iterator[str]:
         if not self.verify_id_tokens:
@@ -371,6 +385,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "TASKS_INVOKER": "tasks_invoker",
         "TASKS_API_ENDPOINT": "tasks_api_endpoint",
         "TOKEN_KEYS": "token_keys",
+        "BRIDGE_CLIENT_ID": "bridge_client_id",  # Apps Script bridge (issue 15)
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:
