@@ -31,6 +31,7 @@ from addon.deployment import render
 from addon.settings import LOCAL_TASKS_QUEUE, Settings
 from addon.tasks.queue import SyncQueue
 from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
+from localgoogle.apps_script import DEFAULT_BRIDGE_CLIENT_ID
 
 HOST = "127.0.0.1"
 PROJECT = "local-addon"
@@ -44,6 +45,8 @@ class LocalPorts:
     backend: int = 8080
     emulator: int = 8090
     datastore: int = 8081
+    # The Apps Script stand-in running the bridge's script (its control API and push receiver).
+    bridge: int = 8070
 
     @property
     def backend_url(self) -> str:
@@ -52,6 +55,10 @@ class LocalPorts:
     @property
     def emulator_url(self) -> str:
         return f"http://{HOST}:{self.emulator}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://{HOST}:{self.bridge}"
 
     @property
     def datastore_host(self) -> str:
@@ -102,6 +109,8 @@ def backend_env(
         "ADDON_SYNC_DEBOUNCE_SECONDS": "1",
         # The emulator's host signs users' ID tokens for this client id.
         "ADDON_OAUTH_CLIENT_ID": DEFAULT_OAUTH_CLIENT_ID,
+        # The bridge is on: the stand-in's identity tokens are for this client (issue 15).
+        "ADDON_BRIDGE_CLIENT_ID": DEFAULT_BRIDGE_CLIENT_ID,
     }
 
 
@@ -118,6 +127,8 @@ WIRED: dict[str, str] = {
     "ADDON_TASKS_API_ENDPOINT": "Cloud Tasks is the emulator on --emulator-port",
     "ADDON_TASKS_QUEUE": "the queue the stack creates in the Cloud Tasks emulator",
     "ADDON_OAUTH_CLIENT_ID": "the emulator's add-on host signs users' ID tokens for this client",
+    "ADDON_BRIDGE_CLIENT_ID": "the emulator signs the Apps Script stand-in's identity tokens for "
+    "this client",
 }
 # Local defaults a user may replace with their own value.
 ADJUSTABLE = ("ADDON_SOLUTIONS", "ADDON_SYNC_MODE", "ADDON_SYNC_DEBOUNCE_SECONDS")

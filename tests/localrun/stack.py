@@ -1,13 +1,16 @@
 """The local stack in the test process: the emulator side exactly as the runner composes it
 (``create_local_emulator_app``: Calendar emulator, add-on host, fake conferencing server,
 console), the real add-on app configured from ``backend_env`` (inline sync, so a settled
-trigger means a finished sync), and the real Datastore emulator of the test session."""
+trigger means a finished sync), the Apps Script stand-in running the bridge's script (as the
+runner starts it), and the real Datastore emulator of the test session."""
 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -16,9 +19,11 @@ from flask import Flask
 from addon import create_app
 from addon.calendar.client import RetryPolicy
 from addon.settings import from_env
+from localgoogle.apps_script import AppsScriptStandIn
 from localgoogle.datastore_emulator import DatastoreEmulator, free_port
 from localgoogle.server import serve
 from localgoogle.vendors.rest import ConferencingState
+from localrun.bridge import write_bridge_project
 from localrun.config import LocalPorts, backend_env, bootstrap
 from localrun.emulator_stack import create_local_emulator_app
 
@@ -32,6 +37,7 @@ class LocalStack:
     emulator_app: Flask
     addon_app: Flask
     tokens: dict[str, str]
+    script: AppsScriptStandIn | None = None
 
     @property
     def console_url(self) -> str:
@@ -50,6 +56,11 @@ class LocalStack:
             timeout=60,
         )
         assert r.status_code == 200 and r.json()["idle"], r.text
+        if self.script is not None:
+            # The bridge: Calendar's push to the stand-in, then the triggers' executions (each
+            # one's inline sync runs inside its call to the backend).
+            requests.post(f"{self.ports.emulator_url}/_emulator/push/flush", json={}, timeout=30)
+            assert self.script.idle(timeout), "script executions did not finish"
 
     def sync_runs(self, calendar_id: str = ALICE) -> int:
         """How many sync runs the add-on has recorded (what the console's log will show)."""
@@ -69,18 +80,32 @@ class LocalStack:
 
 @contextlib.contextmanager
 def running_local_stack(datastore: DatastoreEmulator) -> Iterator[LocalStack]:
-    ports = LocalPorts(backend=free_port(), emulator=free_port(), datastore=datastore.port)
+    ports = LocalPorts(
+        backend=free_port(), emulator=free_port(), datastore=datastore.port, bridge=free_port()
+    )
     settings = from_env(backend_env(ports, project=datastore.project, sync_mode="inline"))
     emulator_app = create_local_emulator_app(
-        datastore_project=datastore.project, public_url=ports.emulator_url
+        datastore_project=datastore.project,
+        public_url=ports.emulator_url,
+        bridge_url=ports.bridge_url,
     )
     addon_app = create_app(settings)
     addon_app.extensions["addon"].calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
-    with serve(emulator_app, port=ports.emulator), serve(addon_app, port=ports.backend):
+    with (
+        serve(emulator_app, port=ports.emulator),
+        serve(addon_app, port=ports.backend),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         tokens = bootstrap(ports.emulator_url, settings)
+        project = write_bridge_project(settings, ports.backend_url, Path(tmp))
+        script = AppsScriptStandIn(project, ports.emulator_url, port=ports.bridge).start()
+        stack = LocalStack(ports, emulator_app, addon_app, tokens, script)
         try:
-            yield LocalStack(ports, emulator_app, addon_app, tokens)
+            yield stack
         finally:
             with contextlib.suppress(Exception):
-                LocalStack(ports, emulator_app, addon_app, tokens).settle(10)
+                stack.settle(10)
+            with contextlib.suppress(Exception):
+                script.reset()
+            script.stop()
             emulator_app.extensions["addon_host"].close()
