@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TYPED := addon localgoogle localrun app.py tests bench
 
-.PHONY: setup test lint typecheck run bench faults clean browser screenshot
+.PHONY: setup test lint typecheck run bench faults clean browser screenshot node
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,13 +25,19 @@ browser:
 	  $$as_root apt-get update -q && \
 	  $$as_root apt-get install -y -q --no-install-recommends chromium; }
 
-## The whole check: lint, types, then every test (the command CI runs).
-test: $(STAMP) browser
+## The whole check: lint, types, then every test (the command CI runs). The Apps Script bridge's
+## stand-in and script are tested with Node's own runner (no npm packages).
+test: $(STAMP) browser node
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy $(TYPED)
+	node --test bridge/test/*.test.js
 	$(BIN)/pytest
+
+## Node.js 20+ runs the Apps Script bridge's stand-in (tests and make run).
+node:
+	@command -v node >/dev/null || { echo "make: Node.js 20 or later is required (Debian: apt-get install nodejs)"; exit 1; }
 
 ## Style and the package boundaries (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
@@ -44,7 +50,7 @@ typecheck: $(STAMP)
 
 ## The main job: the whole add-on on local defaults (emulators, no Google account).
 ## Flags through ARGS, e.g. make run ARGS="--backend-port 18080 --workers 4".
-run: $(STAMP)
+run: $(STAMP) node
 	$(BIN)/python -m localrun $(ARGS)
 
 ## The README's picture of the console (docs/console.png), taken by the browser test.

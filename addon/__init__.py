@@ -65,6 +65,12 @@ def create_app(
     app.register_blueprint(push.bp)
     app.register_blueprint(offline.bp)
     cli.register(app)
+    # --- Apps Script bridge (issue 15): its endpoints and its manifest command ---
+    from addon import apps_script
+    from addon.web import bridge
+
+    app.register_blueprint(bridge.bp)
+    apps_script.register_cli(app)
     if not settings.verify_id_tokens:
         log.warning(
             "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "

@@ -5,9 +5,10 @@
 1. Essentials missing (calendar id, event id) -> ``error`` PERMANENT (never a 500).
 2. Granted scopes missing -> ``requesting_google_scopes``.
 3. Solution not offered to the user's domain -> ``error`` CONFERENCE_SOLUTION_FORBIDDEN. The
-   user is who the verified ``userIdToken`` says (audience ``ADDON_OAUTH_CLIENT_ID``); without
-   a verified user a restricted solution is refused (fail closed), never guessed from the
-   organizer or the calendar.
+   user is who the verified ``userIdToken`` says (audience ``ADDON_OAUTH_CLIENT_ID``), or the
+   ``acting_user`` a caller already proved (the Apps Script bridge: its identity token);
+   without a verified user a restricted solution is refused (fail closed), never guessed from
+   the organizer or the calendar.
 4. Read the event with the user's token; it may not exist yet (404): then work from the
    request and let the next sync fill in the rest.
 5. A live conference for the same event and solution -> return it (idempotent; nothing new
@@ -67,7 +68,15 @@ def _error(solution: Solution, kind: Any, url: str | None = None) -> dict[str, A
     return create_conference_response(error_markup(kind, solution.id, url), None)
 
 
-def create_conference(services: Services, solution: Solution, ev: EventObject) -> dict[str, Any]:
+def create_conference(
+    services: Services,
+    solution: Solution,
+    ev: EventObject,
+    *,
+    acting_user: VerifiedUser | None = None,
+) -> dict[str, Any]:
+    """The onCreateFunction answer. ``acting_user``: the user the caller already verified
+    (the bridge); None reads the ``userIdToken`` of the event object."""
     if ev.calendar_id is None or ev.event_id is None:
         log.warning("onCreate without calendar or event id")
         return _error(solution, "PERMANENT")
@@ -75,7 +84,7 @@ def create_conference(services: Services, solution: Solution, ev: EventObject) -
         missing = [s for s in REQUIRED_SCOPES if s not in ev.authorized_scopes]
         if missing:
             return requesting_scopes_response(missing)
-    verified = verified_user(services, ev)
+    verified = acting_user or verified_user(services, ev)
     user = verified.email if verified else None
     if solution.allowed_domains:
         domain = user.rsplit("@", 1)[1] if user else None

@@ -52,6 +52,10 @@ class Services:
     tasks_verifier: IdTokenVerifier | None = None
     # Proves a sweep comes from Cloud Scheduler (or from Cloud Tasks, continuing one).
     sweep_verifier: IdTokenVerifier | None = None
+    # --- Apps Script bridge (issue 15) ---
+    # Verifies ScriptApp.getIdentityToken() (audience ADDON_BRIDGE_CLIENT_ID), always when the
+    # bridge is on, whatever ADDON_VERIFY_ID_TOKENS says; None: the bridge is off (404).
+    bridge_verifier: UserIdTokenVerifier | None = None
     calendar_retry: RetryPolicy = field(default_factory=RetryPolicy)
     _store: Store | None = field(default=None, init=False)
     _engine: SyncEngine | None = field(default=None, init=False)
@@ -103,6 +107,12 @@ class Services:
             user_verifier=user_verifier,
             tasks_verifier=tasks_verifier,
             sweep_verifier=sweep_verifier,
+            # Apps Script bridge (issue 15): shares the certs cache with the other verifiers.
+            bridge_verifier=(
+                UserIdTokenVerifier(settings.bridge_client_id, certs)
+                if settings.bridge_client_id
+                else None
+            ),
             sealer=TokenSealer(*settings.sealing_keys()),
         )
 

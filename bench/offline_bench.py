@@ -278,6 +278,7 @@ def sweep_scale(env: Any, totals: list[int], due: int, reps: int) -> dict[str, A
                 report = sweep(svc, datetime.now(UTC)).to_dict()
                 timings.append((time.perf_counter() - t) * 1000)
                 assert report["due"] == due and report["renewals"] == 0, report
+            queries = _query_times(store, datetime.now(UTC), reps)
             for _ in range(max(1, reps // 2)):
                 t = time.perf_counter()
                 every = store.all_calendars()
@@ -287,11 +288,14 @@ def sweep_scale(env: Any, totals: list[int], due: int, reps: int) -> dict[str, A
             "calendars": total,
             "sweep_ms": spread(timings),
             "scan_all_ms": spread(scans),
+            "query_ms": {name: spread(times) for name, times in queries.items()},
             "last_report": report,
         }
         out["totals"][str(total)] = entry
         log(f"sweep among {total}: {entry['sweep_ms']['median']:.0f} ms")
+        per_query = entry["query_ms"]
         rows.append([f"{total:,}", str(due), cell(entry["sweep_ms"], "{:.0f}"),
+                     *(f"{per_query[q]['median']:.1f}" for q in per_query),
                      cell(entry["scan_all_ms"], "{:.0f}")])  # fmt: skip
     small, large = min(totals), max(totals)
     ratio = (
@@ -300,6 +304,7 @@ def sweep_scale(env: Any, totals: list[int], due: int, reps: int) -> dict[str, A
     )
     out["ratio"] = {"largest": large, "smallest": small, "ratio": ratio}
     header = ["subscribed calendars (each with a channel)", "due", "sweep ms (enqueues the due)",
+              "due markers ms", "checks due ms", "channels to renew ms", "expired channels ms",
               "for contrast: reading every calendar, ms"]  # fmt: skip
     out["table"] = "\n".join(
         [
@@ -308,6 +313,23 @@ def sweep_scale(env: Any, totals: list[int], due: int, reps: int) -> dict[str, A
         ]
     )
     return out
+
+
+def _query_times(store: Any, later: datetime, reps: int) -> dict[str, list[float]]:
+    """Each of the sweep's queries alone (keys only), to see which one grows."""
+    queries: dict[str, Any] = {
+        "due markers": lambda: store.due_calendars(500),
+        "checks due": lambda: store.checks_due(later, 500),
+        "channels to renew": lambda: store.channels_to_renew(later, 500),
+        "expired channels": lambda: store.expired_channels(later, 500),
+    }
+    times: dict[str, list[float]] = {}
+    for name, query in queries.items():
+        for _ in range(reps):
+            t = time.perf_counter()
+            query()
+            times.setdefault(name, []).append((time.perf_counter() - t) * 1000)
+    return times
 
 
 def _put_channels(store: Any, states: list[CalendarState], now: datetime) -> None:

@@ -26,6 +26,7 @@ PORT_OPTIONS = (
     ("backend", "--backend-port", "ADDON_LOCAL_BACKEND_PORT", "add-on backend"),
     ("emulator", "--emulator-port", "ADDON_LOCAL_EMULATOR_PORT", "Calendar emulator + console"),
     ("datastore", "--datastore-port", "ADDON_LOCAL_DATASTORE_PORT", "Datastore emulator"),
+    ("bridge", "--bridge-port", "ADDON_LOCAL_BRIDGE_PORT", "Apps Script stand-in (bridge)"),
 )
 
 
@@ -105,9 +106,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         port = getattr(args, flag[2:].replace("-", "_"))
         if not 0 < port < 65536:
             parser.error(f"{flag} must be a port number from 1 to 65535")
-    ports = [args.backend_port, args.emulator_port, args.datastore_port]
+    ports = [args.backend_port, args.emulator_port, args.datastore_port, args.bridge_port]
     if len(set(ports)) != len(ports):
-        parser.error("--backend-port, --emulator-port and --datastore-port must differ")
+        parser.error(
+            "--backend-port, --emulator-port, --datastore-port and --bridge-port must differ"
+        )
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if not 1 <= args.sweep_seconds <= 3600:
@@ -123,7 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run until Ctrl-C / SIGTERM (exit 0) or a child dies (exit 1); see the module doc."""
     args = parse_args(argv)
     ports = LocalPorts(
-        backend=args.backend_port, emulator=args.emulator_port, datastore=args.datastore_port
+        backend=args.backend_port,
+        emulator=args.emulator_port,
+        datastore=args.datastore_port,
+        bridge=args.bridge_port,
     )
     try:
         check_ports(ports)

@@ -33,6 +33,7 @@ from addon.deployment import render
 from addon.settings import LOCAL_TASKS_QUEUE, Settings
 from addon.tasks.queue import SyncQueue
 from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
+from localgoogle.apps_script import DEFAULT_BRIDGE_CLIENT_ID
 from localgoogle.oauth import DEFAULT_CLIENT_SECRET
 
 HOST = "127.0.0.1"
@@ -47,6 +48,8 @@ class LocalPorts:
     backend: int = 8080
     emulator: int = 8090
     datastore: int = 8081
+    # The Apps Script stand-in running the bridge's script (its control API and push receiver).
+    bridge: int = 8070
 
     @property
     def backend_url(self) -> str:
@@ -55,6 +58,10 @@ class LocalPorts:
     @property
     def emulator_url(self) -> str:
         return f"http://{HOST}:{self.emulator}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://{HOST}:{self.bridge}"
 
     @property
     def datastore_host(self) -> str:
@@ -111,6 +118,8 @@ def backend_env(
         "ADDON_OAUTH_TOKEN_URI": f"{emulator}/token",
         "ADDON_OAUTH_REVOKE_URI": f"{emulator}/revoke",
         "ADDON_IAM_CREDENTIALS_ENDPOINT": emulator,
+        # The bridge is on: the stand-in's identity tokens are for this client (issue 15).
+        "ADDON_BRIDGE_CLIENT_ID": DEFAULT_BRIDGE_CLIENT_ID,
     }
 
 
@@ -132,6 +141,8 @@ WIRED: dict[str, str] = {
     "ADDON_OAUTH_TOKEN_URI": "Google's token endpoint is the emulator's here",
     "ADDON_OAUTH_REVOKE_URI": "Google's revocation endpoint is the emulator's here",
     "ADDON_IAM_CREDENTIALS_ENDPOINT": "IAM Credentials (keyless delegation) is the emulator's here",
+    "ADDON_BRIDGE_CLIENT_ID": "the emulator signs the Apps Script stand-in's identity tokens for "
+    "this client",
 }
 # Local defaults a user may replace with their own value.
 ADJUSTABLE = ("ADDON_SOLUTIONS", "ADDON_SYNC_MODE", "ADDON_SYNC_DEBOUNCE_SECONDS")

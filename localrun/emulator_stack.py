@@ -42,11 +42,13 @@ def create_local_emulator_app(
     public_url: str | None = None,
     conferencing: ConferencingState | None = None,
     store_factory: Callable[[], Store] | None = None,
+    bridge_url: str | None = None,
 ) -> Flask:
     """Calendar emulator + add-on host + fake conferencing server + console.
 
     ``public_url`` is where a browser reaches this app; meeting join links then open the
-    console's meeting page instead of a made-up host.
+    console's meeting page instead of a made-up host. ``bridge_url``: the Apps Script
+    stand-in running the bridge's script, which the console can pick through.
     """
     app = create_emulator_app(base_url=public_url)
     app.config["SECRET_KEY"] = secrets.token_hex(16)
@@ -64,6 +66,7 @@ def create_local_emulator_app(
         conferencing=conferencing,
         store_factory=store_factory
         or (lambda: Store.connect(datastore_project, datastore_namespace)),
+        bridge_url=bridge_url,
     )
 
     @app.get("/")
@@ -96,10 +99,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--datastore-project", default=PROJECT)
     parser.add_argument("--public-url", default=None, help="default http://HOST:PORT")
+    parser.add_argument("--bridge-url", default=None, help="the Apps Script stand-in, if any")
     args = parser.parse_args(argv)
     public_url = args.public_url or f"http://{args.host}:{args.port}"
     logging.getLogger("werkzeug").addFilter(_QuietPolls())
-    app = create_local_emulator_app(datastore_project=args.datastore_project, public_url=public_url)
+    app = create_local_emulator_app(
+        datastore_project=args.datastore_project, public_url=public_url, bridge_url=args.bridge_url
+    )
     # Threaded werkzeug with HTTP/1.1 keep-alive (localgoogle.server): the add-on's clients
     # reuse their connections instead of reconnecting for every call.
     server = make_keepalive_server(args.host, args.port, app)

@@ -9,7 +9,10 @@ The runner only supervises processes; it starts, each in its own process group:
 3. the add-on backend under real gunicorn, 2 workers (``gunicorn app:app``;
    ``--backend-port``, default 8080), configured only through ``ADDON_*`` variables
    (``localrun.config.backend_env``) — ID-token verification on, against the emulator's keys;
-4. then Cloud Scheduler's part (``localrun.scheduler``): the sweep every 30 s
+4. the Apps Script stand-in (Node, ``bridge/runtime/host.js``; ``--bridge-port``, default
+   8070) running the bridge's script, rendered for this backend (``localrun.bridge``), so the
+   console can pick through the bridge as well as through the HTTP add-on;
+5. then Cloud Scheduler's part (``localrun.scheduler``): the sweep every 30 s
    (``--sweep-seconds``).
 
 It starts them in that order, installing the add-on's deployment in the emulator's add-on host
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,7 +43,9 @@ from pathlib import Path
 from typing import IO
 
 from addon.settings import Settings, from_env
+from localgoogle.apps_script import AppsScriptStandIn, StandInError
 from localgoogle.datastore_emulator import DatastoreEmulator, DatastoreEmulatorError
+from localrun.bridge import write_bridge_project
 from localrun.config import (
     DEMO_USERS,
     HOST,
@@ -202,6 +208,7 @@ class Runner:
                 sys.executable, "-m", "localrun.emulator_stack",
                 "--host", HOST, "--port", str(ports.emulator),
                 "--datastore-project", self.project,
+                "--bridge-url", ports.bridge_url,
             ],
             {"DATASTORE_EMULATOR_HOST": ports.datastore_host},
         )  # fmt: skip
@@ -227,6 +234,7 @@ class Runner:
             env,
         )  # fmt: skip
         self._wait_until("backend", f"{ports.backend_url}/readyz", 60)
+        self._start_bridge(settings)
         self._scheduler = SweepScheduler(
             ports.emulator_url,
             ports.backend_url,
@@ -236,6 +244,19 @@ class Runner:
         )
         self._scheduler.start()
         self.say(f"Cloud Scheduler's part: the sweep runs every {self.sweep_seconds:g} s")
+
+    def _start_bridge(self, settings: Settings) -> None:
+        """The Apps Script stand-in with the bridge's project rendered for this backend."""
+        ports = self.ports
+        project = write_bridge_project(settings, ports.backend_url, Path(self._log_dir) / "bridge")
+        stand_in = AppsScriptStandIn(project, ports.emulator_url, port=ports.bridge)
+        try:
+            argv = stand_in.argv()
+        except StandInError as exc:
+            raise RunnerError(str(exc)) from exc
+        self.say(f"starting the Apps Script stand-in (the bridge's script) on {ports.bridge_url}")
+        self._spawn("script", argv, {})
+        self._wait_until("script", f"{ports.bridge_url}/_control/health", 30)
 
     def _wait_until(self, name: str, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -259,6 +280,7 @@ class Runner:
             ("Add-on", p.backend_url, f"gunicorn, {self.workers} workers · /healthz"),
             ("Emulator", p.emulator_url, "Calendar API /calendar/v3/ · control /_emulator/"),
             ("Vendor API", f"{p.emulator_url}/_conferencing", "fake conferencing server"),
+            ("Apps Script", p.bridge_url, "stand-in running the bridge's script (Node)"),
             ("Datastore", p.datastore_host, f"project {self.project}"),
         ]
         line = "─" * 78
@@ -311,9 +333,7 @@ class Runner:
             child.reader.join(timeout=2)
         self._children.clear()
         with contextlib.suppress(OSError):
-            for leftover in Path(self._log_dir).iterdir():
-                leftover.unlink()
-            Path(self._log_dir).rmdir()
+            shutil.rmtree(self._log_dir)
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:

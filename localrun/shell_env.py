@@ -50,7 +50,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     ports = LocalPorts(
-        backend=args.backend_port, emulator=args.emulator_port, datastore=args.datastore_port
+        backend=args.backend_port,
+        emulator=args.emulator_port,
+        datastore=args.datastore_port,
+        bridge=args.bridge_port,
     )
     try:
         answer = requests.post(

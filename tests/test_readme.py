@@ -51,6 +51,10 @@ def test_every_command_is_covered() -> None:
         ".venv/bin/python -m localgoogle",
         # Run against a live stack by tests/localrun/test_runner.py (run_readme_sync).
         'eval "$(.venv/bin/python -m localrun.shell_env ',
+        # The Apps Script bridge's deployment: checked by test_clasp_commands_are_documented.
+        "npm install -g @google/clasp",
+        "clasp ",
+        "cd bridge && clasp ",
     )
     for command in COMMANDS:
         assert command.startswith(known), f"README command with no test: {command}"
@@ -119,3 +123,29 @@ def test_emulator_command_serves_calendar() -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+# clasp's commands and flags the README uses, as Google's clasp guide
+# (developers.google.com/apps-script/guides/clasp) and clasp's own README document them:
+# clasp needs a Google account to run, so the commands are checked against this table.
+CLASP = {
+    "login": set(),
+    "create": {"--type", "--title", "--parentId", "--rootDir"},
+    "push": {"--force", "--watch"},
+    "deploy": {"--versionNumber", "--description", "--deploymentId"},
+}
+
+
+def test_clasp_commands_are_documented() -> None:
+    clasp = [c.split("clasp ", 1)[1] for c in COMMANDS if "clasp " in c and "@google" not in c]
+    assert {c.split()[0] for c in clasp} == {"login", "create", "push", "deploy"}
+    for command in clasp:
+        words = shlex.split(command)
+        assert words[0] in CLASP, command
+        for flag in (w for w in words[1:] if w.startswith("--")):
+            assert flag in CLASP[words[0]], f"clasp {words[0]} has no {flag}"
+    # The project clasp pushes is the one rendered by the command before it.
+    render = next(c for c in COMMANDS if "bridge-manifest" in c and "--out bridge" in c)
+    assert COMMANDS.index(render) < COMMANDS.index(next(c for c in COMMANDS if "clasp push" in c))
+    ignore = (ROOT / "bridge" / ".claspignore").read_text().split()
+    assert {"!appsscript.json", "!Code.js", "!Solutions.js"} <= set(ignore)

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from addon.settings.model import (
+    BRIDGE_CLIENT_ID_PATTERN,
     DELEGATION_MODES,
     GOOGLE_API_HOSTS,
     GOOGLE_API_SUFFIX,
@@ -49,6 +50,13 @@ def problems(self: Settings) -> Iterator[str]:
     if self.retry_max_seconds < self.retry_base_seconds:
         yield "ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS"
     yield from _offline_problems(self)
+    if self.bridge_client_id is not None and not BRIDGE_CLIENT_ID_PATTERN.match(
+        self.bridge_client_id
+    ):
+        yield (
+            "ADDON_BRIDGE_CLIENT_ID must be the OAuth client id of the bridge's Apps Script "
+            f"project (NUMBER-ID.apps.googleusercontent.com), got {self.bridge_client_id!r}"
+        )
 
 
 def _offline_problems(self: Settings) -> Iterator[str]:

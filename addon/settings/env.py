@@ -124,6 +124,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "DELEGATION_SERVICE_ACCOUNT": "delegation_service_account",
         "IAM_CREDENTIALS_ENDPOINT": "iam_credentials_endpoint",
         "SCHEDULER_INVOKER": "scheduler_invoker",
+        "BRIDGE_CLIENT_ID": "bridge_client_id",
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:

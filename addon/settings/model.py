@@ -28,6 +28,8 @@ GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
 GOOGLE_IAM_CREDENTIALS = "https://iamcredentials.googleapis.com"
 DELEGATION_MODES = ("off", "keyless", "keyfile")
+# The shape of an OAuth client id (the Apps Script bridge's).
+BRIDGE_CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}\.apps\.googleusercontent\.com$")
 TASKS_QUEUE_PATTERN = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}$")
 
 
@@ -151,6 +153,10 @@ class Settings:
     check_interval_seconds: float = 86400.0
     scheduler_invoker: str | None = None
     sweep_batch: int = 500
+    # ---- the Apps Script bridge -----------------------------------------------------------
+    # The OAuth client id of the bridge's Apps Script project: the audience of the identity
+    # tokens ScriptApp.getIdentityToken() gives it. None: the bridge endpoints answer 404.
+    bridge_client_id: str | None = None
 
     @property
     def production(self) -> bool:

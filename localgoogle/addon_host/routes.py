@@ -7,7 +7,8 @@ Routes (all JSON):
   issuer, certsUrl, installed, pendingTriggerCalls}``.
 * ``POST|GET|DELETE /_emulator/addon/deployment`` — install (Deployment JSON), read, uninstall.
 * ``POST /_emulator/addon/id-token`` — ``{audience, kind?: system|user, email?, expiresIn?,
-  issuer?, subject?, untrusted?}`` → ``{idToken, certsUrl}``.
+  issuer?, subject?, untrusted?, emailVerified?}`` → ``{idToken, certsUrl}``
+  (``emailVerified: false`` signs a token whose email Google has not verified).
 * ``POST /_emulator/addon/rotate-keys`` → ``{kid}``: a new signing key (old one still published).
 * ``POST /_emulator/calendars/<calendarId>/events/<eventId>/pick-conference`` —
   ``{solutionId, user, timeZone?, locale?}`` → see ``HostSimulator.pick_conference``.
@@ -129,6 +130,10 @@ def id_token() -> Response:
             overrides[name] = _string(body, key)
     if body.get("untrusted"):
         overrides["untrusted"] = True
+    if "emailVerified" in body:
+        if not isinstance(body["emailVerified"], bool):
+            raise BadRequestError("emailVerified must be true or false")
+        overrides["extra_claims"] = {"email_verified": body["emailVerified"]}
     if kind == "system":
         audience = cast(str, _string(body, "audience"))
         if "email" in body:

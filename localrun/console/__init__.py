@@ -3,7 +3,8 @@
 Mounted at ``/console`` on the emulator-side app (``localrun.emulator_stack``). Modules:
 ``client`` (how it acts: the emulator's HTTP surfaces, as the user), ``actions`` (what a
 person can do: create, pick a solution, move, retitle, add a guest, copy, delete, change one
-occurrence; expire the sync token, inject outages), ``board`` (what it shows, gathered once
+occurrence; expire the sync token, inject outages; choose per calendar whether picks go
+through the HTTP add-on or the Apps Script bridge), ``board`` (what it shows, gathered once
 per refresh) with its view models ``event_views`` (events with their conference, meeting and
 record), ``relations`` (copies and their originals, invitations and their organizer, the
 solutions an event can still get), ``status_view`` (the calendar's sync state and when work
@@ -98,6 +99,10 @@ class Console:
     # The add-on's home card each user last opened, and when (Calendar's side panel shows
     # it as it was when opened, too).
     home_cards: dict[str, tuple[dict[str, Any], datetime]] = field(default_factory=dict)
+    # The Apps Script stand-in running the bridge's script (None: no bridge to pick through),
+    # and, per calendar, which host mode picks go through ("http" unless chosen otherwise).
+    bridge_url: str | None = None
+    host_modes: dict[str, str] = field(default_factory=dict)
     _store: Store | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -111,11 +116,15 @@ class Console:
 
 
 def init_app(
-    app: Flask, *, conferencing: ConferencingState, store_factory: Callable[[], Store]
+    app: Flask,
+    *,
+    conferencing: ConferencingState,
+    store_factory: Callable[[], Store],
+    bridge_url: str | None = None,
 ) -> Console:
     from localrun.console.views import bp
 
-    console = Console(EmulatorClient(app), conferencing, store_factory)
+    console = Console(EmulatorClient(app), conferencing, store_factory, bridge_url=bridge_url)
     app.extensions[EXTENSION] = console
     app.register_blueprint(bp)
     return console

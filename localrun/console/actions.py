@@ -10,6 +10,10 @@ also carries the shared extended property ``consoleCopyOf`` naming its original
 (``relations``), so the page can show which event it copies once the add-on has replaced the
 conference data that named the original.
 
+A calendar's picks go through the HTTP add-on (the emulator's add-on host calls the backend's
+onCreateFunction endpoint) or, once chosen with ``host-mode``, through the Apps Script bridge
+(the stand-in runs the bridge's script, which calls the backend): two host modes side by side.
+
 Picking a solution is refused, before the add-on is called, when the event already has that
 solution or when the user is a guest (only the organizer changes an event's conference, as in
 Calendar); the other organizer-only changes are refused by Calendar itself (403).
@@ -36,6 +40,7 @@ CONFERENCING_OUTAGE = "conferencing-outage"
 CALENDAR_429 = "calendar-429"
 # The sync reads Calendar with events.list (and events.get when reconciling).
 CALENDAR_429_METHODS = ("calendar.events.list", "calendar.events.get")
+HOST_MODES = {"http": "HTTP add-on", "bridge": "Apps Script bridge"}
 MAX_FAULT_SECONDS = 600
 # Fields a copy carries over (what Calendar's "Duplicate" keeps).
 COPIED_FIELDS = (
@@ -161,6 +166,8 @@ def _pick(
     name = _solution_name(console, solution_id)
     if not new:
         _check_pick(console, user, event_id, solution_id, name)
+    if host_mode(console, user) == "bridge":
+        return _pick_through_bridge(console, user, event_id, solution_id, name)
     answer = console.client.pick_conference(user, user, event_id, solution_id)
     if answer.get("requestedScopes"):
         return f"The add-on asked for more permissions: {', '.join(answer['requestedScopes'])}."
@@ -170,6 +177,43 @@ def _pick(
     if not answer.get("applied"):
         return f"{name}: the add-on answered, but the event does not exist (yet)."
     return f"{name} added to the event."
+
+
+def host_mode(console: Console, calendar_id: str) -> str:
+    """How this calendar's picks reach the backend: "http" or "bridge"."""
+    if console.bridge_url is None:
+        return "http"
+    return console.host_modes.get(calendar_id, "http")
+
+
+def _pick_through_bridge(
+    console: Console, user: str, event_id: str, solution_id: str, name: str
+) -> str:
+    assert console.bridge_url is not None
+    answer = console.client.pick_through_bridge(
+        console.bridge_url, user, user, event_id, solution_id
+    )
+    execution = answer.get("execution") or {}
+    if execution.get("status") != "completed" or execution.get("error"):
+        reason = execution.get("error") or execution.get("status")
+        return f"{name}: the bridge's script failed ({reason})."
+    error = answer.get("conferenceError")
+    if error:
+        return f"{name}: the bridge answered a conference error ({error.get('type')})."
+    if not answer.get("applied"):
+        return f"{name}: the bridge answered, but the event does not exist (yet)."
+    return f"{name} added to the event through the Apps Script bridge."
+
+
+@action("host-mode")
+def set_host_mode(console: Console, form: Form) -> str:
+    user, mode = _user(form), _field(form, "mode")
+    if mode not in HOST_MODES:
+        raise ConsoleError(f"mode must be one of {', '.join(HOST_MODES)}")
+    if mode == "bridge" and console.bridge_url is None:
+        raise ConsoleError("no Apps Script stand-in runs here: `make run` starts one")
+    console.host_modes[user] = mode
+    return f"Picks on {user}'s calendar now go through the {HOST_MODES[mode]}."
 
 
 def _check_pick(console: Console, user: str, event_id: str, solution_id: str, name: str) -> None:

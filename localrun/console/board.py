@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from addon.store.records import CalendarState, Conference, PendingChange
 from localrun.console import Console
-from localrun.console.actions import CALENDAR_429, CONFERENCING_OUTAGE
+from localrun.console.actions import CALENDAR_429, CONFERENCING_OUTAGE, HOST_MODES, host_mode
 from localrun.console.event_views import EventView, event_views
 from localrun.console.offline_view import OfflineView, offline_view
 from localrun.console.relations import offered_solutions, organizer_of
@@ -42,6 +42,12 @@ class Board:
     errors: list[str]
     # Who the "Guests" field of a new event names at first: another user, never oneself.
     default_guest: str = ""
+    # How this calendar's picks reach the backend ("http" or "bridge"), whether a bridge
+    # runs here, and the calendars the user's bridge triggers sync (Apps Script, issue 15).
+    host_mode: str = "http"
+    host_modes: dict[str, str] | None = None
+    bridge_available: bool = False
+    bridge_calendars: list[str] | None = None
 
 
 def _safely(errors: list[str], what: str, fn: Callable[[], T], default: T) -> T:
@@ -209,6 +215,16 @@ def gather(console: Console, user: str) -> Board:
     everything = timeline(trigger_calls, runs, provider_calls, limit=None, meetings=meetings)
     seen = {str(e.get("id")) for e in raw}
     conference_ids = {c.conference.conference_id for c in events if c.conference}
+    bridge_calendars: list[str] = []
+    if console.bridge_url is not None and user in users:
+        no_triggers: list[dict[str, Any]] = []
+        triggers = _safely(
+            errors,
+            "Apps Script stand-in",
+            partial(client.bridge_triggers, console.bridge_url, user),
+            no_triggers,
+        )
+        bridge_calendars = sorted(str(t.get("sourceId")) for t in triggers)
     return Board(
         user=user,
         users=users,
@@ -220,4 +236,8 @@ def gather(console: Console, user: str) -> Board:
         log=concerning(everything, [user], seen, conference_ids)[:LOG_LIMIT],
         errors=list(dict.fromkeys(errors)),
         default_guest=default_guest(user, users),
+        host_mode=host_mode(console, user),
+        host_modes=dict(HOST_MODES),
+        bridge_available=console.bridge_url is not None,
+        bridge_calendars=bridge_calendars,
     )

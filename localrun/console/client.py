@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from flask import Flask
 
 
@@ -120,6 +121,28 @@ class EmulatorClient:
             body={"solutionId": solution_id, "user": user},
         )
         return answer
+
+    def pick_through_bridge(
+        self, bridge_url: str, user: str, calendar_id: str, event_id: str, solution_id: str
+    ) -> dict[str, Any]:
+        """The same pick, Calendar calling the bridge's onCreateFunction in the Apps Script
+        stand-in (real HTTP to its control API)."""
+        body = {"calendarId": calendar_id, "eventId": event_id, "solutionId": solution_id}
+        try:
+            r = requests.post(
+                f"{bridge_url}/_control/pick", json={**body, "user": user}, timeout=60
+            )
+        except requests.RequestException as exc:
+            raise ConsoleError(f"the Apps Script stand-in did not answer: {exc}") from None
+        if r.status_code >= 400:
+            raise ConsoleError(f"the Apps Script stand-in refused the pick: {r.text[:200]}")
+        answer: dict[str, Any] = r.json()
+        return answer
+
+    def bridge_triggers(self, bridge_url: str, user: str) -> list[dict[str, Any]]:
+        r = requests.get(f"{bridge_url}/_control/triggers", params={"user": user}, timeout=10)
+        r.raise_for_status()
+        return list(r.json()["triggers"])
 
     def trigger_calls(self, limit: int = 200) -> list[dict[str, Any]]:
         answer = self.call("GET", "/_emulator/addon/calls", query={"limit": limit})

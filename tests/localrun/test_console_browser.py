@@ -324,3 +324,30 @@ def test_copy_pick_rules_toasts_and_the_guests_view(page: Page, local_stack: Loc
     hers = local_stack.calendar("GET", f"/calendars/{ALICE}/events/{removed_id}")
     assert hers["status"] == "confirmed"
     assert [a.get("responseStatus") for a in hers["attendees"]] == ["declined"]
+
+
+def test_pick_through_the_apps_script_bridge(page: Page, local_stack: LocalStack) -> None:
+    # The calendar's host mode: the HTTP add-on first, then the Apps Script bridge.
+    expect(page.get_by_test_id("host-mode-current")).to_have_text("HTTP add-on")
+    page.get_by_test_id("host-mode-bridge").click()
+    expect(page.get_by_test_id("host-mode-current")).to_have_text(
+        "Apps Script bridge", timeout=WAIT_MS
+    )
+    card = create_event(page, "Bridge review")
+    card.get_by_test_id("pick-web-conference").click()
+    expect(page.get_by_test_id("toast").first).to_contain_text("through the Apps Script bridge")
+    expect(card.get_by_test_id("join-link")).to_be_visible(timeout=WAIT_MS)
+    expect(card.get_by_test_id("meeting-state")).to_have_text("meeting live")
+    # The script installed one trigger for alice's calendar, and the console says so.
+    assert local_stack.script is not None
+    assert [t["sourceId"] for t in local_stack.script.triggers(ALICE)] == [ALICE]
+    expect(page.get_by_test_id("bridge-triggers")).to_contain_text("1 of 20", timeout=WAIT_MS)
+    local_stack.settle()
+
+    # A move fires the bridge's trigger; the backend syncs; the meeting follows.
+    card.get_by_test_id("move").click()
+    local_stack.settle()
+    expect(card.get_by_test_id("meeting-updates")).to_have_text("1", timeout=WAIT_MS)
+    runs = [e for e in local_stack.script.executions() if e["kind"] == "trigger"]
+    assert runs and all(r["status"] == "completed" for r in runs)
+    shot(page, "10-bridge-pick")

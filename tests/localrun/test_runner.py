@@ -50,7 +50,9 @@ class RunnerProcess:
 
 
 def free_ports() -> LocalPorts:
-    return LocalPorts(backend=free_port(), emulator=free_port(), datastore=free_port())
+    return LocalPorts(
+        backend=free_port(), emulator=free_port(), datastore=free_port(), bridge=free_port()
+    )
 
 
 def runner_argv(ports: LocalPorts) -> list[str]:
@@ -59,6 +61,7 @@ def runner_argv(ports: LocalPorts) -> list[str]:
         "--backend-port", str(ports.backend),
         "--emulator-port", str(ports.emulator),
         "--datastore-port", str(ports.datastore),
+        "--bridge-port", str(ports.bridge),
     ]  # fmt: skip
 
 
