@@ -25,7 +25,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 
-from addon.deployment import check_base_url
+from addon.deployment import check_base_url, common_part, solutions_part
 from addon.settings import Settings
 from addon.web.bridge import BRIDGE_CONFERENCE_PATH, BRIDGE_NOTIFICATION_PATH
 
@@ -75,21 +75,9 @@ def render_manifest(settings: Settings, base_url: str | None = None) -> dict[str
         "oauthScopes": list(BRIDGE_SCOPES),
         "urlFetchWhitelist": [base + "/bridge/"],
         "addOns": {
-            "common": {
-                "name": settings.addon_name,
-                "logoUrl": settings.logo_url,
-                "useLocaleFromApp": True,
-            },
+            "common": common_part(settings),
             "calendar": {
-                "conferenceSolution": [
-                    {
-                        "id": s.id,
-                        "name": s.name,
-                        "logoUrl": s.logo_url,
-                        "onCreateFunction": functions[s.id],
-                    }
-                    for s in settings.solutions
-                ],
+                "conferenceSolution": solutions_part(settings, lambda s: functions[s.id]),
                 "currentEventAccess": "READ_WRITE",
             },
         },

@@ -9,10 +9,11 @@ of this app (a test routes each one), and every field name exists in the Deploym
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from addon.settings import Settings
+from addon.settings import Settings, Solution
 from addon.web.calendar_addon import CONFERENCE_PATH, HOMEPAGE_PATH, NOTIFICATION_PATH
 
 PLACEHOLDER_BASE_URL = "https://addon.example.com"
@@ -57,26 +58,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def common_part(settings: Settings) -> dict[str, Any]:
+    """``addOns.common``: the same in the HTTP deployment and the Apps Script manifest."""
+    return {"name": settings.addon_name, "logoUrl": settings.logo_url, "useLocaleFromApp": True}
+
+
+def solutions_part(
+    settings: Settings, on_create: Callable[[Solution], str]
+) -> list[dict[str, Any]]:
+    """``addOns.calendar.conferenceSolution``: ids, names and logos from the one solutions
+    configuration, whichever way Google calls us (``on_create``: a URL, or a function name)."""
+    return [
+        {"id": s.id, "name": s.name, "logoUrl": s.logo_url, "onCreateFunction": on_create(s)}
+        for s in settings.solutions
+    ]
+
+
 def render(settings: Settings, base_url: str | None = None) -> dict[str, Any]:
     base = check_base_url(base_url or settings.base_url)
     return {
         "oauthScopes": list(OAUTH_SCOPES),
         "addOns": {
-            "common": {
-                "name": settings.addon_name,
-                "logoUrl": settings.logo_url,
-                "useLocaleFromApp": True,
-            },
+            "common": common_part(settings),
             "calendar": {
-                "conferenceSolution": [
-                    {
-                        "id": s.id,
-                        "name": s.name,
-                        "logoUrl": s.logo_url,
-                        "onCreateFunction": base + CONFERENCE_PATH.format(solution_id=s.id),
-                    }
-                    for s in settings.solutions
-                ],
+                "conferenceSolution": solutions_part(
+                    settings, lambda s: base + CONFERENCE_PATH.format(solution_id=s.id)
+                ),
                 "calendarNotificationTrigger": {"runFunction": base + NOTIFICATION_PATH},
                 "homepageTrigger": {"runFunction": base + HOMEPAGE_PATH},
                 "currentEventAccess": "READ_WRITE",

@@ -35,7 +35,7 @@ from addon.conferences import create_conference
 from addon.errors import ApiError
 from addon.event_object import EventObject
 from addon.scheduling import on_trigger
-from addon.web.requests import json_object, services
+from addon.web.requests import json_object, refusal, services
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,7 @@ def _acting_user() -> VerifiedUser:
         caller = verifier.verify(token.strip())
         return VerifiedUser(caller.subject, caller.email.lower())
     except AuthError as exc:
-        log.warning("refused bridge caller", extra={"json_fields": {"code": exc.code}})
-        if exc.http_status == 503:
-            raise ApiError(
-                503, "certsUnavailable", "Cannot verify callers right now; retry later."
-            ) from None
-        # As for the HTTP add-on, the code stays in the logs: it would help an attacker probe.
-        raise ApiError(
-            401, "unauthenticated", "Request not proven to come from the bridge's Apps Script."
-        ) from None
+        raise refusal(exc, "the bridge's Apps Script") from None
 
 
 def _fields(body: Mapping[str, Any], limits: Mapping[str, int]) -> dict[str, str]:

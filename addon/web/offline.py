@@ -95,12 +95,32 @@ def _form(action: str, link: str | None, button: str, id_: str, cls: str = "") -
     return {"action": action, "link": link or "", "button": button, "id": id_, "class": cls}
 
 
-def _consent(svc: Services) -> OfflineConsent | None:
-    return svc.access.offline
+class _Refused(Exception):
+    """The page to answer instead (not offered here, a bad link): raised, answered as is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
-def _user(svc: Services, token: str | None) -> VerifiedUser:
-    return read_link_token(svc.settings.secret_key, token)
+@bp.errorhandler(_Refused)
+def _refused(exc: _Refused) -> Response:
+    return exc.response
+
+
+def _offered() -> tuple[Services, OfflineConsent]:
+    svc = services()
+    consent = svc.access.offline
+    if consent is None:
+        raise _Refused(_not_offered())
+    return svc, consent
+
+
+def _linked(svc: Services, token: str | None) -> VerifiedUser:
+    try:
+        return read_link_token(svc.settings.secret_key, token)
+    except LinkError as exc:
+        raise _Refused(_bad_link(exc)) from None
 
 
 _LINK_PROBLEMS = {
@@ -126,15 +146,9 @@ def _not_offered() -> Response:
 
 @bp.get("")
 def page() -> ResponseReturnValue:
-    svc = services()
-    consent = _consent(svc)
-    if consent is None:
-        return _not_offered()
+    svc, _consent = _offered()
     link = request.args.get("u")
-    try:
-        user = _user(svc, link)
-    except LinkError as exc:
-        return _bad_link(exc)
+    user = _linked(svc, link)
     grant = svc.store.get_grant(user.user_id)
     calendars = svc.store.calendars_of_user(user.user_id)
     count = f"{len(calendars)} calendar(s) with our meetings are synced as {user.email}."
@@ -164,14 +178,8 @@ def page() -> ResponseReturnValue:
 
 @bp.post("/start")
 def start() -> ResponseReturnValue:
-    svc = services()
-    consent = _consent(svc)
-    if consent is None:
-        return _not_offered()
-    try:
-        user = _user(svc, request.form.get("u"))
-    except LinkError as exc:
-        return _bad_link(exc)
+    svc, consent = _offered()
+    user = _linked(svc, request.form.get("u"))
     try:
         url = consent.start(user.user_id, user.email)
     except StoreError:
@@ -181,10 +189,7 @@ def start() -> ResponseReturnValue:
 
 @bp.get("/callback")
 def callback() -> ResponseReturnValue:
-    svc = services()
-    consent = _consent(svc)
-    if consent is None:
-        return _not_offered()
+    svc, consent = _offered()
     state, code, error = (request.args.get(k) for k in ("state", "code", "error"))
     if error:
         if state:
@@ -218,14 +223,8 @@ def callback() -> ResponseReturnValue:
 
 @bp.post("/revoke")
 def revoke() -> ResponseReturnValue:
-    svc = services()
-    consent = _consent(svc)
-    if consent is None:
-        return _not_offered()
-    try:
-        user = _user(svc, request.form.get("u"))
-    except LinkError as exc:
-        return _bad_link(exc)
+    svc, consent = _offered()
+    user = _linked(svc, request.form.get("u"))
     stopped = 0
     for calendar_id in svc.store.calendars_of_user(user.user_id):
         state = svc.store.get_calendar(calendar_id)

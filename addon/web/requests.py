@@ -56,19 +56,20 @@ def _require(verifier_of: Callable[[Services], IdTokenVerifier | None], view: F)
             try:
                 verifier.verify(request.headers.get("Authorization"), audience)
             except AuthError as exc:
-                log.warning("refused caller", extra={"json_fields": {"code": exc.code}})
-                if exc.http_status == 503:
-                    raise ApiError(
-                        503, "certsUnavailable", "Cannot verify callers right now; retry later."
-                    ) from None
-                # The code (unknown kid, bad signature, ...) goes to the logs only: telling the
-                # caller would help an attacker probe.
-                raise ApiError(
-                    401, "unauthenticated", "Request not proven to come from Google."
-                ) from None
+                raise refusal(exc, "Google") from None
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def refusal(exc: AuthError, caller: str) -> ApiError:
+    """The answer to a caller that did not prove itself: 503 when Google's certs are out of
+    reach (our side; a retry may pass), else 401. The code (unknown kid, bad signature, ...)
+    goes to the logs only: telling the caller would help an attacker probe."""
+    log.warning("refused caller", extra={"json_fields": {"code": exc.code, "as": caller}})
+    if exc.http_status == 503:
+        return ApiError(503, "certsUnavailable", "Cannot verify callers right now; retry later.")
+    return ApiError(401, "unauthenticated", f"Request not proven to come from {caller}.")
 
 
 def _depth(value: Any, limit: int) -> int:

@@ -14,7 +14,9 @@ Tasks, Calendar or Google's token service failed, and the caller retries with it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -32,6 +34,7 @@ from addon.web.requests import require_cloud_tasks, require_scheduler, services
 log = logging.getLogger(__name__)
 
 bp = Blueprint("tasks", __name__)
+T = TypeVar("T")
 
 # Failures that pass: the delivery is answered 503 and retried with the queue's backoff.
 RETRYABLE = (StoreError, QueueUnavailable, TokenServiceUnavailable, CalendarUnavailable)
@@ -54,39 +57,35 @@ def _retry_later(delivery: dict[str, str | None], exc: Exception) -> ApiError:
     return ApiError(503, "retryLater", "The task could not be completed; retry later.")
 
 
-def _done(delivery: dict[str, str | None], outcome: TaskOutcome) -> ResponseReturnValue:
-    log.info("task", extra={"json_fields": {**delivery, **outcome.to_dict()}})
-    return jsonify(outcome.to_dict())
-
-
 @bp.post(TASK_PATH)
 @require_cloud_tasks
 def sync_task() -> ResponseReturnValue:
-    try:
-        body = TaskBody.parse(request.get_data(cache=True))
-    except BadTaskBody as exc:
-        raise ApiError(400, "badTaskBody", str(exc)) from None
-    delivery = _delivery(body.kind)
-    try:
-        outcome = run_task(services(), body)
-    except RETRYABLE as exc:
-        raise _retry_later(delivery, exc) from None
-    return _done(delivery, outcome)
+    body = _parse(TaskBody.parse)
+    return _run(body.kind, lambda: run_task(services(), body))
 
 
 @bp.post(CHANNEL_TASK_PATH)
 @require_cloud_tasks
 def channel_task() -> ResponseReturnValue:
+    body = _parse(ChannelTaskBody.parse)
+    return _run(body.kind, lambda: run_channel_task(services(), body))
+
+
+def _parse(parse: Callable[[bytes], T]) -> T:
     try:
-        body = ChannelTaskBody.parse(request.get_data(cache=True))
+        return parse(request.get_data(cache=True))
     except BadTaskBody as exc:
         raise ApiError(400, "badTaskBody", str(exc)) from None
-    delivery = _delivery(body.kind)
+
+
+def _run(kind: str, task: Callable[[], TaskOutcome]) -> ResponseReturnValue:
+    delivery = _delivery(kind)
     try:
-        outcome = run_channel_task(services(), body)
+        outcome = task()
     except RETRYABLE as exc:
         raise _retry_later(delivery, exc) from None
-    return _done(delivery, outcome)
+    log.info("task", extra={"json_fields": {**delivery, **outcome.to_dict()}})
+    return jsonify(outcome.to_dict())
 
 
 @bp.post(SWEEP_PATH)

@@ -49,6 +49,13 @@ def stack(datastore) -> Iterator[Stack]:
         yield s
 
 
+def consent(stack: Stack) -> None:
+    """Once what was set up has synced: alice turns offline sync on, and it settles."""
+    settle_all(stack)
+    assert turn_on(stack, ALICE).status_code == 200
+    settle_all(stack)
+
+
 def delete_event(stack: Stack, event_id: str) -> None:
     stack.calendar(ALICE).events().delete(calendarId=ALICE, eventId=event_id).execute()
 
@@ -104,9 +111,7 @@ def test_with_push_dropping_the_sweeps_periodic_check_still_deletes_the_meeting(
     with offline_stack(datastore.project, check_interval_seconds=1.0) as stack:
         stack.control("POST", "/_emulator/addon/notifications", {"notifyDeletions": False})
         made = [conference_event(stack, f"Standup {n}") for n in range(5)]
-        settle_all(stack)
-        assert turn_on(stack, ALICE).status_code == 200
-        settle_all(stack)
+        consent(stack)
         # Push now loses a fifth of its notifications, at random (seeded), and the last ones
         # for sure: no notification reports these deletions at all.
         stack.control("POST", "/_emulator/push", {"dropRate": 0.2, "seed": 3})
@@ -129,9 +134,7 @@ def test_a_vendor_outage_while_the_user_is_away_is_replayed_with_stored_credenti
     stack: Stack,
 ) -> None:
     event, meeting_id = conference_event(stack)
-    settle_all(stack)
-    assert turn_on(stack, ALICE).status_code == 200
-    settle_all(stack)
+    consent(stack)
     # From here on no trigger reaches the add-on: no trigger, no token from a trigger.
     stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
     delivered_before = [c for c in trigger_calls(stack) if c.get("outcome") != "dropped"]
@@ -161,9 +164,7 @@ def test_a_channel_is_renewed_before_it_lapses_and_the_overlap_syncs_once(datast
         channel_jitter_seconds=0,
     ) as stack:
         event, meeting_id = conference_event(stack)
-        settle_all(stack)
-        assert turn_on(stack, ALICE).status_code == 200
-        settle_all(stack)
+        consent(stack)
         first = live_channel(stack)
         assert first.renew_at is not None and first.expires_at is not None
         assert sweep(stack)["renewals"] == 1  # within the sweep's horizon: scheduled for then
@@ -198,9 +199,7 @@ def test_forged_and_unknown_notifications_cause_nothing(datastore) -> None:
 
 def _forged_and_unknown(stack: Stack) -> None:
     conference_event(stack)
-    settle_all(stack)
-    assert turn_on(stack, ALICE).status_code == 200
-    settle_all(stack)
+    consent(stack)
     channel = live_channel(stack)
     key = channel_key(stack.services.settings.secret_key)
     good = channel_token(key, channel.channel_id)
@@ -233,9 +232,7 @@ def _forged_and_unknown(stack: Stack) -> None:
 
 def test_revoked_at_google_the_next_task_stops_and_does_not_retry(stack: Stack) -> None:
     event, meeting_id = conference_event(stack)
-    settle_all(stack)
-    assert turn_on(stack, ALICE).status_code == 200
-    settle_all(stack)
+    consent(stack)
     stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})
     # The user removes the add-on's access in their Google Account.
     stack.control(
@@ -270,9 +267,7 @@ def test_revoked_at_google_the_next_task_stops_and_does_not_retry(stack: Stack) 
 
 def test_turning_it_off_on_our_page_stops_the_channel_and_revokes_at_google(stack: Stack) -> None:
     conference_event(stack)
-    settle_all(stack)
-    assert turn_on(stack, ALICE).status_code == 200
-    settle_all(stack)
+    consent(stack)
     channel = live_channel(stack)
     page = requests.get(_manage_url(stack), timeout=10)
     form = read_page(page.text)
@@ -361,9 +356,7 @@ def test_flask_sync_needs_no_token_when_consent_is_held(stack: Stack) -> None:
 
 def test_a_channel_task_delivered_twice_opens_one_channel(stack: Stack) -> None:
     conference_event(stack)
-    settle_all(stack)
-    assert turn_on(stack, ALICE).status_code == 200
-    settle_all(stack)
+    consent(stack)
     first = live_channel(stack)
     queue = stack.services.queue
     for n in range(2):  # the same renewal, delivered twice (Cloud Tasks is at least once)
