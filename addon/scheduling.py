@@ -98,8 +98,9 @@ def run_task(svc: Services, body: TaskBody) -> TaskOutcome:
     if state is None or not state.subscribed:
         return TaskOutcome("unknown calendar")
     if body.user is not None and state.sync_user_id is None:
-        svc.store.adopt_sync_user(calendar_id, body.user["id"], body.user["email"])
-        state = svc.store.get_calendar(calendar_id) or state
+        user_id, email = body.user["id"], body.user["email"]
+        if svc.store.adopt_sync_user(calendar_id, user_id, email):
+            state = state.with_(sync_user_id=user_id, sync_user_email=email)
     now = time.time()
     if body.kind == "lease" and _lease_live(state, now):
         return TaskOutcome("lease held", _look_at_lease(svc, body, state))

@@ -83,12 +83,6 @@ class CalendarAccess:
             )
         return NoAccess(WAITING + "the last trigger's token expired and no offline sync is held")
 
-    def can_hold(self, state: CalendarState) -> bool:
-        """Stored credentials could exist for this calendar (so a channel may be worth it)."""
-        if self.delegation is not None and self.delegation.covers(state.sync_user_email):
-            return True
-        return self.offline is not None and state.sync_user_id is not None
-
     def refused(self, state: CalendarState, access: Access) -> None:
         """Calendar answered 401 to ``access``: do not reuse its cached token."""
         if access.kind == "offline consent" and self.offline and state.sync_user_id:

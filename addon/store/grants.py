@@ -114,9 +114,6 @@ class GrantRecords(DatastoreBase):
 
         return self._transaction(run)
 
-    def delete_grant(self, user_id: str) -> None:
-        self._retrying(lambda: self._client.delete(self._grant_key(user_id)))
-
     # ---- consent flows ------------------------------------------------------------------
     def put_consent_flow(self, flow: ConsentFlow) -> None:
         from google.cloud import datastore

@@ -226,13 +226,12 @@ def revoke() -> ResponseReturnValue:
     svc, consent = _offered()
     user = _linked(svc, request.form.get("u"))
     stopped = 0
-    for calendar_id in svc.store.calendars_of_user(user.user_id):
-        state = svc.store.get_calendar(calendar_id)
-        if state is None or state.channel_id is None:
+    for state in svc.store.get_calendars(svc.store.calendars_of_user(user.user_id)):
+        if state.channel_id is None:
             continue
         try:
             # While the grant still works: a channel stopped now sends nothing more.
-            stop_channel(svc, calendar_id, state.channel_id)
+            stop_channel(svc, state.calendar_id, state.channel_id)
             stopped += 1
         except Exception as exc:  # the user asked to turn it off: never fail that
             log.warning("stopping a channel on revocation failed: %s", type(exc).__name__)
