@@ -8,6 +8,7 @@ minus HTTP) and through Datastore ``put_multi``; only what is measured goes over
 from __future__ import annotations
 
 import contextlib
+import json as jsonlib
 import os
 import platform
 import statistics
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from addon.calendar.client import CalendarClient
 from addon.conference_data import conference_data_resource, join_digest, owner_parameters
+from addon.providers.http import HttpResponse
 from addon.providers.rest import RestProvider
 from addon.settings import Solution
 from addon.store.datastore import Store
@@ -136,17 +138,26 @@ class InProcessTransport:
     def __init__(self, state: ConferencingState) -> None:
         self.state = state
 
-    def request(
-        self, method: str, url: str, json: Any, headers: Mapping[str, str], timeout: float
-    ) -> tuple[int, Any]:
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        timeout: float,
+        json: Any = None,
+        data: Mapping[str, str] | bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
         parts = urlsplit(url).path.split("/meetings", 1)[1].strip("/").split("/")
         meeting_id = parts[0] or None
         op = {"POST": "create", "PATCH": "update", "DELETE": "delete"}[method]
         if len(parts) > 1:
             op = "occurrence"
-        return self.state.handle(
+        status, body = self.state.handle(
             method, op, meeting_id, headers.get("Idempotency-Key"), None, json or {}
         )
+        return HttpResponse(status, b"" if body is None else jsonlib.dumps(body).encode())
 
 
 def put_conferences(store: Store, conferences: Sequence[Conference]) -> None:

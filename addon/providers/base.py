@@ -21,6 +21,11 @@ Contract every provider keeps:
   request delayed in the network must not undo a newer one.
 * Failures are raised as the ``ProviderError`` subclasses below, never as library exceptions:
   the add-on maps them to Calendar's ``error.type`` values and to retry decisions.
+* A vendor whose API acts as one user (Zoom, Microsoft Graph, Webex) declares how that user
+  links their account (``account_link``: an OAuth 2.0 authorization-code flow with PKCE) and
+  is called through ``with_account`` with the linked account's access token. A token the vendor
+  refuses (HTTP 401) is raised as ``ProviderAccountExpired``: the caller refreshes it and
+  retries once. Vendors keyed by the deployment (a shared secret, an API key) need none of this.
 """
 
 from __future__ import annotations
@@ -104,7 +109,14 @@ class ProviderError(Exception):
 
 
 class ProviderUnavailable(ProviderError):
-    """Unreachable, timed out or 5xx: worth retrying later (Calendar ``TEMPORARY``)."""
+    """Unreachable, timed out, rate-limited or 5xx: worth retrying later (Calendar ``TEMPORARY``).
+
+    ``retry_after``: seconds the vendor asked us to wait (its ``Retry-After``), when it said.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ProviderRefused(ProviderError):
@@ -123,11 +135,51 @@ class ProviderAuthRequired(ProviderError):
         self.authentication_url = authentication_url
 
 
+class ProviderAccountExpired(ProviderError):
+    """The vendor refused the linked account's access token (HTTP 401): refresh, retry once."""
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    """How a user links their account on the vendor: OAuth 2.0 authorization code with PKCE.
+
+    ``client_secret`` None means a public client (PKCE only). ``extra_authorize`` holds
+    vendor-specific query parameters of the authorization request (Microsoft's
+    ``response_mode``, say).
+    """
+
+    authorize_url: str
+    token_url: str
+    client_id: str
+    client_secret: str | None
+    scopes: tuple[str, ...]
+    revoke_url: str | None = None
+    extra_authorize: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VendorAccount:
+    """The linked account a call acts as: its current access token, and the vendor's id of the
+    user when the token response or a profile call named it."""
+
+    access_token: str
+    vendor_user_id: str | None = None
+
+
 class ConferenceProvider(abc.ABC):
     """One conferencing system. Instances are built once per solution from its options."""
 
     name: ClassVar[str]
     timeout_seconds: float = 0.0
+
+    def account_link(self) -> AccountLink | None:
+        """How users link an account on this vendor; None when calls need no user account."""
+        return None
+
+    def with_account(self, account: VendorAccount) -> ConferenceProvider:
+        """This provider acting as ``account`` (a cheap copy holding its token). Providers
+        without ``account_link`` ignore it."""
+        return self
 
     @abc.abstractmethod
     def create(self, request: MeetingRequest, *, idempotency_key: str) -> Meeting:

@@ -8,8 +8,11 @@ library exception.
 
 from __future__ import annotations
 
+import json as jsonlib
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
@@ -20,16 +23,57 @@ class TransportError(Exception):
     """No HTTP response was received (connection failed or timed out)."""
 
 
+@dataclass(frozen=True)
+class HttpResponse:
+    """One HTTP answer; ``headers`` with lower-case names."""
+
+    status: int
+    content: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        """The body as JSON; None when empty or not JSON (an HTML error page from a proxy)."""
+        if not self.content:
+            return None
+        try:
+            return jsonlib.loads(self.content)
+        except ValueError:
+            return None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def retry_after(self, now: float) -> float | None:
+        """Seconds from ``now`` (epoch) the answer's ``Retry-After`` asks to wait, or None.
+        Both forms of RFC 9110 10.2.3: delay-seconds and an HTTP date."""
+        value = self.headers.get("retry-after")
+        if not value:
+            return None
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - now)
+
+
 class HttpTransport(Protocol):
-    def request(
+    def send(
         self,
         method: str,
         url: str,
-        json: Any,
+        *,
         headers: Mapping[str, str],
         timeout: float,
-    ) -> tuple[int, Any]:
-        """Send one request; return the status and the JSON body (None if empty or not JSON)."""
+        json: Any = None,
+        data: Mapping[str, str] | bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """Send one request (a JSON body, a form or raw bytes, query parameters) and return
+        the whole answer, headers included."""
         ...
 
 
@@ -64,23 +108,31 @@ class RequestsTransport:
             session = self._local.session = _new_session()
         return session
 
-    def request(
+    def send(
         self,
         method: str,
         url: str,
-        json: Any,
+        *,
         headers: Mapping[str, str],
         timeout: float,
-    ) -> tuple[int, Any]:
+        json: Any = None,
+        data: Mapping[str, str] | bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
         try:
             response = self._session().request(
-                method, url, json=json, headers=dict(headers), timeout=(timeout, timeout)
+                method,
+                url,
+                json=json,
+                data=data,
+                params=params,
+                headers=dict(headers),
+                timeout=(timeout, timeout),
             )
         except requests.RequestException as exc:
             raise TransportError(f"{method} {url}: {exc}") from exc
-        if not response.content:
-            return response.status_code, None
-        try:
-            return response.status_code, response.json()
-        except ValueError:  # an HTML error page from a proxy, say
-            return response.status_code, None
+        return HttpResponse(
+            response.status_code,
+            response.content,
+            {k.lower(): v for k, v in response.headers.items()},
+        )

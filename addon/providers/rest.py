@@ -25,6 +25,7 @@ Failures map to the provider errors of ``addon.providers.base``: no response, ti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -171,15 +172,16 @@ class RestProvider(ConferenceProvider):
     ) -> Any:
         what = f"{method} {path}"
         try:
-            status, body = self._http.request(
+            response = self._http.send(
                 method,
                 self.base_url + path,
-                payload,
-                self._headers(idempotency_key),
-                self.timeout_seconds,
+                json=payload,
+                headers=self._headers(idempotency_key),
+                timeout=self.timeout_seconds,
             )
         except TransportError as exc:
             raise ProviderUnavailable(f"{what}: {exc}") from exc
+        status, body = response.status, response.json()
         if 200 <= status < 300:
             return body
         if status == 404 and gone_is_success:
@@ -189,7 +191,7 @@ class RestProvider(ConferenceProvider):
             return body
         message = f"{what}: HTTP {status}: {_error_message(body)}"
         if status >= 500 or status in _RETRYABLE_4XX:
-            raise ProviderUnavailable(message)
+            raise ProviderUnavailable(message, response.retry_after(time.time()))
         if status in (401, 403) and isinstance(body, dict):
             url = body.get("authenticationUrl")
             if isinstance(url, str) and url:

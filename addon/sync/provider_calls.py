@@ -14,6 +14,10 @@ from addon.sync.lease import LeaseGuard
 
 PROVIDER_ATTEMPTS = 3
 PROVIDER_BACKOFF = 0.2
+# The longest ``Retry-After`` waited for inside a run. A vendor asking for more gets the whole
+# run's calls to it stopped: the changes stay pending and a later task replays them, so a rate
+# limit never holds the calendar's lease (or a worker thread) for minutes.
+MAX_INLINE_RETRY_AFTER = 5.0
 
 
 def call_budget(
@@ -50,7 +54,8 @@ def meeting_request(
 
 class ProviderCalls:
     """One run's provider calls: ``attempts`` tries with doubling backoff on
-    ``ProviderUnavailable``; each try first checks the lease outlasts it (``LeaseGuard.ensure``
+    ``ProviderUnavailable`` (at least the vendor's ``Retry-After``, up to
+    ``MAX_INLINE_RETRY_AFTER``); each try first checks the lease outlasts it (``LeaseGuard.ensure``
     raises ``LeaseLost`` when it was taken). Once a provider is found down in this run, later
     calls to it fail at once instead of waiting through the same retries again."""
 
@@ -82,9 +87,12 @@ class ProviderCalls:
             try:
                 self._count(kind)
                 return fn()
-            except ProviderUnavailable:
-                if attempt + 1 == self._attempts:
+            except ProviderUnavailable as exc:
+                wait = self._backoff * 2**attempt
+                if exc.retry_after is not None:
+                    wait = max(wait, exc.retry_after)
+                if attempt + 1 == self._attempts or wait > MAX_INLINE_RETRY_AFTER:
                     self._down.add(solution_id)
                     raise
-                self._sleep(self._backoff * 2**attempt)
+                self._sleep(wait)
         raise AssertionError("unreachable")

@@ -3,6 +3,7 @@ real HTTP (werkzeug on a free loopback port)."""
 
 from __future__ import annotations
 
+import json as jsonlib
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
+from addon.providers.http import HttpResponse
 from addon.providers.jitsi import JitsiProvider
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import UnknownProvider, build_provider, known_providers
@@ -425,11 +427,20 @@ class ScriptedTransport:
         self.answer = (status, body)
         self.sent: list[tuple[str, str, Any, dict[str, str], float]] = []
 
-    def request(
-        self, method: str, url: str, json: Any, headers: Mapping[str, str], timeout: float
-    ) -> tuple[int, Any]:
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        timeout: float,
+        json: Any = None,
+        data: Mapping[str, str] | bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
         self.sent.append((method, url, json, dict(headers), timeout))
-        return self.answer
+        status, body = self.answer
+        return HttpResponse(status, b"" if body is None else jsonlib.dumps(body).encode())
 
 
 @pytest.mark.parametrize(
