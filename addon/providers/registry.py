@@ -3,7 +3,7 @@
 ``register(name)`` is a class decorator; a registered class is built as
 ``cls(options, http=http)`` and validates its options in its constructor, raising
 ``ProviderConfigError``. ``build_provider`` builds one; the built-in providers
-(``jitsi``, ``rest``, ``daily``, ``bbb``) are imported on first use, not at import time.
+(``jitsi``, ``rest``, ``daily``, ``bbb``, ``webex``) are imported on first use, not at import time.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ _BUILTIN_MODULES = (
     "addon.providers.rest",
     "addon.providers.daily",
     "addon.providers.bbb",
+    "addon.providers.webex",
 )
 
 
