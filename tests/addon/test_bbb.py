@@ -147,6 +147,17 @@ def test_join_creates_once_and_signs_a_join_url_the_server_accepts(bbb: Any) -> 
     assert sorted(a["fullName"] for a in running["attendees"]) == ["Ada", "Bob"]
 
 
+def test_a_meeting_retitled_while_running_can_still_be_joined(bbb: Any) -> None:
+    state, url = bbb
+    provider = _provider(url)
+    meeting = provider.create(meeting_request(), idempotency_key="k")
+    requests.get(provider.join(meeting, "Ada"), timeout=5)
+    renamed = provider.update(meeting, meeting_request(summary="Renamed"), idempotency_key="u")
+    page = requests.get(provider.join(renamed, "Bob"), timeout=5)
+    assert "You joined Planning" in page.text  # the running meeting keeps its title
+    assert [c["outcome"] for c in state.faults.calls("create")] == ["applied", "rejected"]
+
+
 def test_password_joins_and_sha1(bbb: Any) -> None:
     state, url = bbb
     provider = _provider(url, join_with="password", everyone_moderator=True,
