@@ -71,6 +71,10 @@ def create_app(
 
     app.register_blueprint(bridge.bp)
     apps_script.register_cli(app)
+    # --- vendors (issue 16): the join link of BigBlueButton conferences ---
+    from addon.web import join
+
+    app.register_blueprint(join.bp)
     if not settings.verify_id_tokens:
         log.warning(
             "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "

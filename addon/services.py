@@ -195,7 +195,7 @@ def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider],
     problems: list[str] = []
     for i, solution in enumerate(settings.solutions):
         try:
-            options = _with_secret(solution, settings.secret_key)
+            options = _with_secret(solution, settings)
             provider = build_provider(solution.provider, options)
         except ProviderConfigError as exc:
             problems.append(f"ADDON_SOLUTIONS[{i}] ({solution.id!r}): {exc}")
@@ -213,9 +213,13 @@ def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider],
     return providers, problems
 
 
-def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:
-    """Jitsi derives room names from a secret; default it from the service's secret key."""
+def _with_secret(solution: Solution, settings: Settings) -> dict[str, Any]:
+    """Jitsi derives room names from a secret; default it from the service's secret key.
+    BigBlueButton's join links are ours: they point at the service and are derived likewise."""
     options = dict(solution.options)
     if solution.provider == "jitsi":
-        options.setdefault("room_secret", secret_key)
+        options.setdefault("room_secret", settings.secret_key)
+    if solution.provider == "bbb":
+        options.setdefault("join_base_url", settings.base_url)
+        options.setdefault("link_secret", settings.secret_key)
     return options

@@ -3,7 +3,7 @@
 ``register(name)`` is a class decorator; a registered class is built as
 ``cls(options, http=http)`` and validates its options in its constructor, raising
 ``ProviderConfigError``. ``build_provider`` builds one; the built-in providers
-(``jitsi``, ``rest``) are imported on first use, not at import time.
+(``jitsi``, ``rest``, ``daily``, ``bbb``, ``webex``) are imported on first use, not at import time.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from addon.providers.base import ConferenceProvider
 from addon.providers.http import HttpTransport
 from addon.providers.options import ProviderConfigError
 
-_BUILTIN_MODULES = ("addon.providers.jitsi", "addon.providers.rest")
+_BUILTIN_MODULES = (
+    "addon.providers.jitsi",
+    "addon.providers.rest",
+    "addon.providers.daily",
+    "addon.providers.bbb",
+    "addon.providers.webex",
+)
 
 
 class ProviderFactory(Protocol):
