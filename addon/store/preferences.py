@@ -4,8 +4,8 @@ settings page and read when a meeting is created for them.
 * ``default_solution`` — the solution the user prefers (shown on their cards; Calendar's own
   picker decides what is picked, see the README).
 * ``dial_in`` — False: meetings created for the user carry no dial-in numbers.
-* ``recording`` — for solutions that record (``options.recording``): None keeps the
-  solution's own setting, True/False asks the vendor for it (``MeetingRequest.options``).
+* ``recording`` — None keeps each solution's own setting; True/False asks the vendor to
+  record or not (``MeetingRequest.options["recording"]``).
 
 Nothing here is queried, so nothing is indexed.
 """
@@ -74,9 +74,11 @@ class PreferenceRecords(DatastoreBase):
 
 
 def apply_preferences(request: MeetingRequest, prefs: UserPreferences) -> MeetingRequest:
-    """The creation request with the user's recording choice, for a solution that records
-    (``options.recording`` set): the vendor reads it from ``MeetingRequest.options``."""
-    if prefs.recording is None or "recording" not in request.options:
+    """The creation request with the user's recording choice (None: the solution's own),
+    which the vendor reads from ``MeetingRequest.options["recording"]`` (a REST vendor gets
+    it in the creation's ``options``; Jitsi's recording is fixed per solution by its own
+    ``recording`` option and ignores it)."""
+    if prefs.recording is None:
         return request
     return replace(request, options={**request.options, "recording": prefs.recording})
 
