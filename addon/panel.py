@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from addon.auth import VerifiedUser
-from addon.calendar.errors import CalendarError
+from addon.calendar.errors import CalendarError, Forbidden
 from addon.cards import (
     AccountAction,
     ActionLink,
@@ -74,6 +74,7 @@ from addon.services import Services
 from addon.store.preferences import apply_preferences
 from addon.store.records import CalendarState, Conference, PendingChange
 from addon.sync.keys import delete_key, renew_key
+from addon.sync.plan import PlanContext
 from addon.sync.provider_calls import meeting_request
 from addon.sync.write_back import RetryLater, patch_if_match
 from addon.tasks.queue import QueueUnavailable
@@ -222,11 +223,13 @@ def _read_event(svc: Services, ev: EventObject, calendar_id: str, event_id: str)
     return _Read(event, event is not None)
 
 
-def _record_of(svc: Services, calendar_id: str, event_id: str, series: str | None) -> Conference:
+def _record_of(
+    svc: Services, calendar_id: str, event_id: str, series: str | None
+) -> Conference | None:
     record = svc.store.get_conference(calendar_id, event_id)
     if record is None and series:
         record = svc.store.get_conference(calendar_id, series)
-    return record  # type: ignore[return-value]
+    return record
 
 
 def event_card_for(
@@ -379,6 +382,18 @@ def new_join_link(
     provider = svc.providers.get(record.solution_id)
     if solution is None or provider is None:
         return ActionResult(f"Solution {record.solution_id} is no longer offered here.", False)
+    try:
+        role = client.access_role(cal)
+    except CalendarError:
+        return ActionResult("Calendar could not be read; try again in a moment.", False)
+    if not PlanContext(cal, frozenset(), role).may_write(event):
+        # Checked before anything is made: a meeting swapped in that the user cannot put on
+        # the event would leave the event showing a deleted one.
+        return ActionResult(
+            "Only someone who can edit the organizer's copy of this event can give it a new "
+            "join link.",
+            False,
+        )
     request = meeting_request(cal, event_id, solution, event)
     request = preferred_request(svc, user, request)
     try:
@@ -430,6 +445,12 @@ def new_join_link(
             {old.conference_id, created.meeting_id},
             on_conflict=lambda: None,
         )
+    except Forbidden:
+        # Refused after all (the user's access changed meanwhile): put the old meeting back in
+        # the record. The new one is kept at the vendor: its key gives it to a later retry.
+        svc.store.swap_meeting(stored, old.with_(version=stored.version))
+        log.warning("new join link refused by Calendar; the old meeting stays")
+        return ActionResult("Calendar refused the change; the join link stays as it was.", False)
     except (RetryLater, CalendarError) as exc:
         log.warning("new join link not written back yet: %s", type(exc).__name__)
     if written:

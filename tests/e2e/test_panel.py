@@ -207,3 +207,51 @@ def test_forged_expired_foreign_and_unsigned_actions_change_nothing(stack: Stack
     answer = _call(stack, path, _event_object(stack, ALICE, event["id"], good))
     assert answer.status_code == 200, answer.text
     wait_for(lambda: stack.meetings()[meeting_id]["deleted"], message="old meeting deleted")
+
+
+def test_new_join_link_rereads_on_412_and_a_concurrent_record_write_wins(stack: Stack) -> None:
+    event, old_id = conference_event(stack)
+    old_url = join_url(stack, event["id"])
+    card = open_event(stack, event["id"])["card"]
+    # Someone else saved the event between our read and our write: Calendar answers 412 once.
+    stack.control(
+        "POST",
+        "/_emulator/faults",
+        {
+            "rules": [
+                {"method": "events.patch", "status": 412, "reason": "conditionNotMet", "count": 1}
+            ]
+        },
+    )
+    answer = click(stack, button(card, "New join link"), event["id"])
+    stack.control("DELETE", "/_emulator/faults")
+    assert answer["notification"].startswith("New join link ready"), answer
+    assert join_url(stack, event["id"]) != old_url
+    assert stack.meetings()[old_id]["deleted"] is True
+    # The swap is compare-and-set: a record written since it was read (a sync) wins.
+    record = stack.store.get_conference(ALICE, event["id"])
+    assert record is not None
+    stack.store.put_conference(record)  # what a sync's commit does to the version
+    assert stack.store.swap_meeting(record, record.with_(conference_id="other")) is None
+    kept = stack.store.get_conference(ALICE, event["id"])
+    assert kept is not None and kept.conference_id == record.conference_id
+
+
+def test_a_reader_of_the_calendar_sees_the_card_but_cannot_replace_the_meeting(
+    stack: Stack,
+) -> None:
+    event, meeting_id = conference_event(stack)
+    stack.user(BOB)
+    stack.control("POST", f"/_emulator/calendars/{ALICE}/share", {"email": BOB, "role": "reader"})
+    card = open_event(stack, event["id"], user=BOB)["card"]
+    assert meeting_id in json.dumps(card)
+    answer = click(stack, button(card, "New join link"), event["id"], user=BOB)
+    assert answer["addonStatus"] == 200
+    assert answer["notification"].startswith("Only someone who can edit"), answer
+    record = stack.store.get_conference(ALICE, event["id"])
+    assert record is not None and record.conference_id == meeting_id
+    assert len(stack.meetings()) == 1 and stack.meetings()[meeting_id]["deleted"] is False
+    # A stranger (no access to alice's calendar) gets no store view at all.
+    stack.user("carol@example.com")
+    stranger = open_event(stack, event["id"], user="carol@example.com")["card"]
+    assert "Sync now" not in json.dumps(stranger)
