@@ -74,7 +74,7 @@ from addon.services import Services
 from addon.store.preferences import apply_preferences
 from addon.store.records import CalendarState, Conference, PendingChange
 from addon.sync.keys import delete_key, renew_key
-from addon.sync.plan import PlanContext
+from addon.sync.plan import WRITE_ROLES, PlanContext
 from addon.sync.provider_calls import meeting_request
 from addon.sync.write_back import RetryLater, patch_if_match
 from addon.tasks.queue import QueueUnavailable
@@ -275,6 +275,7 @@ def event_card_for(
         when=ago(calendar.last_sync_at) if calendar else None,
         outcome=outcome_words(calendar),
         waiting=calendar.attention if calendar else None,
+        meeting_changed=ago(record.updated_at) if record is not None else None,
     )
     sync_now = new_link = None
     if user is not None and record is not None:
@@ -342,6 +343,16 @@ def sync_now(
 ) -> ActionResult:
     if ev.user_oauth_token is None:
         return ActionResult("Calendar did not send your access; reopen the event.", False)
+    # The sync reads and writes with the clicking user's token, as a trigger of theirs
+    # would: only someone who may edit the calendar (a reader's sync would park every write
+    # it owes as "cannot edit"; someone who lost access reads nothing).
+    client = svc.calendar_for_token(ev.user_oauth_token, interactive=True)
+    try:
+        role = client.access_role(claim.calendar_id)
+    except CalendarError:
+        role = None
+    if role not in WRITE_ROLES:
+        return ActionResult("Only someone who can edit this calendar can sync it from here.", False)
     try:
         outcome = on_trigger(svc, claim.calendar_id, ev.user_oauth_token, user)
     except QueueUnavailable:

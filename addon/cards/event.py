@@ -2,7 +2,8 @@
 
 ``event_card(view)`` shows, top to bottom: the meeting the event carries (join link, dial-in
 numbers with their PIN, SIP), the meeting as the vendor holds it when it differs (a
-write-back is owed), the event's last sync and its outcome, what waits (pending) or was
+write-back is owed), the calendar's last sync and its outcome, when this event's meeting
+record last changed, what waits (pending) or was
 given up on (parked) with its reason in plain words, and the actions: "Sync now", "New join
 link", and the vendor-account hook. ``no_conference_card`` is the card of an event that
 carries none of our meetings.
@@ -43,6 +44,7 @@ class SyncView:
     when: str | None  # "3 minutes ago", None: never synced
     outcome: str  # "done", "error: ...", in words
     waiting: str | None = None  # the calendar waits for its user (why)
+    meeting_changed: str | None = None  # when this event's record last changed, in words
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ def event_card(view: EventView) -> dict[str, Any]:
             text(view.sync.outcome) if view.sync.when else None,
         )
     ]
+    if view.sync.meeting_changed:
+        sync.append(row("This meeting last synced", text(view.sync.meeting_changed)))
     if view.sync.waiting:
         sync.append(row("Waits for you", text(view.sync.waiting)))
     for item in view.pending:

@@ -104,7 +104,9 @@ def test_the_event_card_is_valid_card_v1_in_every_state(name: str, linked: bool)
         addon_name="Conference add-on",
         user_email="alice@example.com",
         summary="Planning <b>Q3</b>",
-        sync=SyncView("3 min ago", "done, 2 change(s) read", "the user's token was refused"),
+        sync=SyncView(
+            "3 min ago", "done, 2 change(s) read", "the user's token was refused", "5 min ago"
+        ),
         sync_now=LINKS[0],
         new_link=LINKS[1] if name == "active" else None,
         accounts=accounts,

@@ -248,6 +248,10 @@ def test_a_reader_of_the_calendar_sees_the_card_but_cannot_replace_the_meeting(
     answer = click(stack, button(card, "New join link"), event["id"], user=BOB)
     assert answer["addonStatus"] == 200
     assert answer["notification"].startswith("Only someone who can edit"), answer
+    tasks = stack.tasks_stats()
+    answer = click(stack, button(card, "Sync now"), event["id"], user=BOB)
+    assert answer["notification"].startswith("Only someone who can edit this calendar")
+    assert stack.tasks_stats() == tasks  # nothing was queued
     record = stack.store.get_conference(ALICE, event["id"])
     assert record is not None and record.conference_id == meeting_id
     assert len(stack.meetings()) == 1 and stack.meetings()[meeting_id]["deleted"] is False
@@ -255,3 +259,23 @@ def test_a_reader_of_the_calendar_sees_the_card_but_cannot_replace_the_meeting(
     stack.user("carol@example.com")
     stranger = open_event(stack, event["id"], user="carol@example.com")["card"]
     assert "Sync now" not in json.dumps(stranger)
+
+
+def test_event_open_input_and_the_home_cards_calendar_health(stack: Stack) -> None:
+    event, _ = conference_event(stack)
+    path = "/calendar/event-open"
+    assert (
+        _call(stack, path, _event_object(stack, ALICE, event["id"], None), token=None).status_code
+        == 401
+    )
+    no_event = _call(stack, path, {"commonEventObject": {"hostApp": "CALENDAR"}})
+    assert no_event.status_code == 400 and no_event.json()["error"]["reason"] == "missingEvent"
+    body = {"calendar": {"calendarId": ALICE, "id": event["id"]}}
+    anonymous = _call(stack, path, body)  # no userIdToken: nothing personal
+    assert anonymous.status_code == 200
+    assert "Sync now" not in anonymous.text
+    home = stack.control("POST", "/_emulator/addon/homepage", {"user": ALICE})["card"]
+    card_v1.Card.from_json(json.dumps(home), ignore_unknown_fields=False)
+    text = json.dumps(home)
+    assert "Your calendars" in text and ALICE in text and "In sync" in text
+    assert "Your settings" in text
