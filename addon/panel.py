@@ -62,6 +62,7 @@ from addon.conference_data import (
 from addon.credentials.signed import ActionClaim, make_action_token, make_settings_token
 from addon.event_object import EventObject
 from addon.providers.base import (
+    EntryPoint,
     Meeting,
     MeetingRequest,
     ProviderAuthRequired,
@@ -175,8 +176,6 @@ def meeting_view(
 
 def _carried_meeting(event: Mapping[str, Any]) -> tuple[str | None, Meeting] | None:
     """The meeting the event shows, read from its conferenceData (None: none of ours)."""
-    from addon.providers.base import EntryPoint
-
     carried = carried_conference(event)
     data = event.get("conferenceData")
     if carried is None or not isinstance(data, Mapping):
@@ -232,18 +231,12 @@ def _record_of(
     return record
 
 
-def event_card_for(
-    svc: Services,
-    user: VerifiedUser | None,
-    ev: EventObject,
-    *,
-    read: _Read | None = None,
-) -> dict[str, Any]:
+def event_card_for(svc: Services, user: VerifiedUser | None, ev: EventObject) -> dict[str, Any]:
     """The eventOpen card for the event ``ev`` names (its calendar and event ids)."""
     s = svc.settings
     calendar_id, event_id = ev.calendar_id, ev.event_id
     assert calendar_id is not None and event_id is not None  # the endpoint checked
-    read = read or _read_event(svc, ev, calendar_id, event_id)
+    read = _read_event(svc, ev, calendar_id, event_id)
     event: Mapping[str, Any] = read.event or {"conferenceData": ev.conference_data or {}}
     summary = event.get("summary") if isinstance(event.get("summary"), str) else None
     shown = _carried_meeting(event)
@@ -306,12 +299,10 @@ def event_card_for(
     return event_card(view)
 
 
-def calendar_health(
-    svc: Services, user: VerifiedUser, limit: int = 20
-) -> tuple[CalendarHealth, ...]:
-    ids = svc.store.calendars_of_user(user.user_id)[:limit]
+def calendar_health(svc: Services, calendar_ids: list[str]) -> tuple[CalendarHealth, ...]:
+    """The home card's lines: each of these calendars (the user's) with its health."""
     out = []
-    for state in svc.store.get_calendars(ids):
+    for state in svc.store.get_calendars(calendar_ids):
         out.append(
             CalendarHealth(
                 calendar_id=state.calendar_id,
