@@ -279,3 +279,9 @@ def test_event_open_input_and_the_home_cards_calendar_health(stack: Stack) -> No
     text = json.dumps(home)
     assert "Your calendars" in text and ALICE in text and "In sync" in text
     assert "Your settings" in text
+
+
+def test_the_host_calls_card_actions_only_at_the_add_ons_own_endpoints(stack: Stack) -> None:
+    body = {"user": ALICE, "function": "http://127.0.0.1:1/steal", "parameters": {}}
+    r = requests.post(stack.emulator_url + "/_emulator/addon/action", json=body, timeout=10)
+    assert r.status_code == 400 and "not an endpoint of the installed add-on" in r.text
