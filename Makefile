@@ -53,9 +53,11 @@ typecheck: $(STAMP)
 run: $(STAMP) node
 	$(BIN)/python -m localrun $(ARGS)
 
-## The README's picture of the console (docs/console.png), taken by the browser test.
+## The README's pictures (docs/console.png; docs/console-cards.png, settings-page.png and
+## status-page.png of issue 17), taken by the browser tests.
 screenshot: $(STAMP) browser
 	CONSOLE_README_SCREENSHOT=docs/console.png $(BIN)/pytest tests/localrun/test_console_browser.py
+	CARDS_README_SCREENSHOTS=docs $(BIN)/pytest tests/localrun/test_console_panel_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

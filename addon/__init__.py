@@ -57,13 +57,27 @@ def create_app(
     register_error_handlers(app)
 
     from addon import cli
-    from addon.web import calendar_addon, health, offline, push, tasks
+    from addon.web import (
+        calendar_addon,
+        health,
+        offline,
+        panel,
+        push,
+        settings_page,
+        signin,
+        status_page,
+        tasks,
+    )
 
     app.register_blueprint(calendar_addon.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(push.bp)
     app.register_blueprint(offline.bp)
+    app.register_blueprint(panel.bp)
+    app.register_blueprint(signin.bp)
+    app.register_blueprint(settings_page.bp)
+    app.register_blueprint(status_page.bp)
     cli.register(app)
     # --- Apps Script bridge (issue 15): its endpoints and its manifest command ---
     from addon import apps_script

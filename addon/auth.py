@@ -94,6 +94,8 @@ class VerifiedCaller:
     subject: str
     issued_at: int
     expires_at: int
+    # The Workspace domain of the account (the ``hd`` claim; None: a consumer account).
+    hosted_domain: str | None = None
 
 
 def _requests_fetch(url: str) -> tuple[bytes, Mapping[str, str]]:
@@ -289,6 +291,7 @@ def _caller(claims: Mapping[str, Any], email: str) -> VerifiedCaller:
         subject=str(claims.get("sub", "")),
         issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
+        hosted_domain=claims["hd"].lower() if isinstance(claims.get("hd"), str) else None,
     )
 
 

@@ -159,3 +159,20 @@ def conference_data_resource(
     if meeting.note:
         data["notes"] = meeting.note
     return data
+
+
+# A user who turned dial-in off (their settings page) gets meetings without PHONE entry
+# points. The choice rides with the meeting (this key in its ``data``), so a later update,
+# whose meeting the vendor returns with its dial-in again, keeps it off.
+DIAL_IN_OFF = "addon.dialInOff"
+
+
+def without_dial_in(meeting: Meeting) -> Meeting:
+    """``meeting`` without PHONE entry points, marked so updates keep them out."""
+    points = tuple(ep for ep in meeting.entry_points if ep.type != "phone")
+    return Meeting(meeting.meeting_id, points, meeting.note, {**meeting.data, DIAL_IN_OFF: "1"})
+
+
+def carry_dial_in_choice(old: Meeting, new: Meeting) -> Meeting:
+    """The meeting an update returned, with the user's dial-in choice of ``old`` applied."""
+    return without_dial_in(new) if old.data.get(DIAL_IN_OFF) else new

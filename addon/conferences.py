@@ -13,7 +13,8 @@
    request and let the next sync fill in the rest.
 5. A live conference for the same event and solution -> return it (idempotent; nothing new
    is created on the conferencing system).
-6. Otherwise the provider creates the meeting under the idempotency key of this creation
+6. Otherwise the provider creates the meeting (with the user's settings: recording for a
+   recorded solution, no dial-in when they turned it off) under the idempotency key of this creation
    (``keys.create_key``: calendar, event, solution and the *generation* that follows the
    event's stored record), and the record is stored in a one-entity transaction: concurrent
    duplicates compute the same key and end with one record and one meeting, while a new pick
@@ -49,6 +50,7 @@ from addon.scheduling import on_trigger
 from addon.services import Services
 from addon.settings import Solution
 from addon.store.errors import Contention
+from addon.store.preferences import apply_preferences, shape_meeting
 from addon.store.records import Conference
 from addon.sync.keys import create_key, delete_key, next_generation
 from addon.sync.provider_calls import meeting_request
@@ -113,6 +115,10 @@ def create_conference(
     else:
         provider = services.providers[solution.id]
         request = meeting_request(calendar_id, event_id, solution, source)
+        # The user's settings page: recording for a recorded solution, dial-in or not.
+        prefs = store.get_preferences(verified.user_id) if verified else None
+        if prefs is not None:
+            request = apply_preferences(request, prefs)
         generation = next_generation(existing)
         key = create_key(solution.id, calendar_id, event_id, generation)
         try:
@@ -125,6 +131,8 @@ def create_conference(
             return _error(solution, "PERMANENT")
         except ProviderError:
             return _error(solution, "UNKNOWN")
+        if prefs is not None:
+            meeting = shape_meeting(meeting, prefs)
         record = Conference.new(
             calendar_id, event_id, solution.id, meeting, source, "create", generation
         )

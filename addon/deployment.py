@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from addon.settings import Settings, Solution
 from addon.web.calendar_addon import CONFERENCE_PATH, HOMEPAGE_PATH, NOTIFICATION_PATH
+from addon.web.panel import EVENT_OPEN_PATH, SETTINGS_URL_PATH
 
 PLACEHOLDER_BASE_URL = "https://addon.example.com"
 
@@ -85,7 +86,9 @@ def render(settings: Settings, base_url: str | None = None) -> dict[str, Any]:
                     settings, lambda s: base + CONFERENCE_PATH.format(solution_id=s.id)
                 ),
                 "calendarNotificationTrigger": {"runFunction": base + NOTIFICATION_PATH},
+                "eventOpenTrigger": {"runFunction": base + EVENT_OPEN_PATH},
                 "homepageTrigger": {"runFunction": base + HOMEPAGE_PATH},
+                "createSettingsUrlFunction": base + SETTINGS_URL_PATH,
                 "currentEventAccess": "READ_WRITE",
             },
             "httpOptions": {

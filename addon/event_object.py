@@ -9,7 +9,7 @@ is the only place that knows the field names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -33,6 +33,8 @@ class EventObject:
     user_id_token: str | None
     authorized_scopes: tuple[str, ...] | None
     conference_data: Mapping[str, Any] | None
+    # ``commonEventObject.parameters``: what the clicked card button carried (string map).
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def user_email(self) -> str | None:
@@ -79,6 +81,10 @@ def parse_event_object(body: Mapping[str, Any]) -> EventObject:
         tuple(s for s in scopes_raw if isinstance(s, str)) if isinstance(scopes_raw, list) else None
     )
     conference = calendar.get("conferenceData")
+    raw_params = _map(common.get("parameters"))
+    parameters = {
+        k: v for k, v in list(raw_params.items())[:50] if isinstance(k, str) and isinstance(v, str)
+    }
     return EventObject(
         calendar_id=_str(calendar.get("calendarId")),
         event_id=_str(calendar.get("id")),
@@ -90,4 +96,5 @@ def parse_event_object(body: Mapping[str, Any]) -> EventObject:
         user_id_token=_str(auth.get("userIdToken")),
         authorized_scopes=scopes,
         conference_data=conference if isinstance(conference, Mapping) else None,
+        parameters=parameters,
     )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import requests
 
 from addon.credentials.offline import CALLBACK_PATH
+from addon.credentials.signin import SIGNIN_CALLBACK_PATH
 from addon.deployment import render
 from addon.settings import LOCAL_TASKS_QUEUE, Settings
 from addon.tasks.queue import SyncQueue
@@ -120,6 +121,9 @@ def backend_env(
         "ADDON_IAM_CREDENTIALS_ENDPOINT": emulator,
         # The bridge is on: the stand-in's identity tokens are for this client (issue 15).
         "ADDON_BRIDGE_CLIENT_ID": DEFAULT_BRIDGE_CLIENT_ID,
+        # The operators' status page (/status): alice signs in with Google (the emulator's
+        # consent page) and is let in; bob is refused.
+        "ADDON_STATUS_ADMINS": "alice@example.com",
     }
 
 
@@ -145,7 +149,12 @@ WIRED: dict[str, str] = {
     "this client",
 }
 # Local defaults a user may replace with their own value.
-ADJUSTABLE = ("ADDON_SOLUTIONS", "ADDON_SYNC_MODE", "ADDON_SYNC_DEBOUNCE_SECONDS")
+ADJUSTABLE = (
+    "ADDON_SOLUTIONS",
+    "ADDON_SYNC_MODE",
+    "ADDON_SYNC_DEBOUNCE_SECONDS",
+    "ADDON_STATUS_ADMINS",
+)
 
 
 @dataclass(frozen=True)
@@ -191,13 +200,16 @@ def bootstrap(
             f"{emulator_url}/_emulator/addon/deployment", json=render(settings), timeout=10
         )
         r.raise_for_status()
-        # The add-on's OAuth client accepts its offline-sync callback (as registered in the
-        # Cloud console's credentials page for a real client).
+        # The add-on's OAuth client accepts its offline-sync and sign-in callbacks (as
+        # registered in the Cloud console's credentials page for a real client).
         r = http.post(
             f"{emulator_url}/_oauth/clients",
             json={
                 "clientId": settings.oauth_client_id or DEFAULT_OAUTH_CLIENT_ID,
-                "redirectUris": [settings.endpoint_url(CALLBACK_PATH)],
+                "redirectUris": [
+                    settings.endpoint_url(CALLBACK_PATH),
+                    settings.endpoint_url(SIGNIN_CALLBACK_PATH),
+                ],
             },
             timeout=10,
         )

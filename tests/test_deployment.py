@@ -76,12 +76,15 @@ def test_every_url_routes_to_a_post_endpoint_of_the_app() -> None:
     app = create_app({})
     doc = render(from_env({}), PLACEHOLDER_BASE_URL)
     urls = [s["onCreateFunction"] for s in doc["addOns"]["calendar"]["conferenceSolution"]]
-    urls.append(doc["addOns"]["calendar"]["calendarNotificationTrigger"]["runFunction"])
+    calendar = doc["addOns"]["calendar"]
+    for trigger in ("calendarNotificationTrigger", "homepageTrigger", "eventOpenTrigger"):
+        urls.append(calendar[trigger]["runFunction"])
+    urls.append(calendar["createSettingsUrlFunction"])
     adapter = app.url_map.bind("addon.example.com")
     for url in urls:
         assert url.startswith(PLACEHOLDER_BASE_URL + "/")
         endpoint, _ = adapter.match(urlsplit(url).path, method="POST")
-        assert endpoint.startswith("calendar_addon.")
+        assert endpoint.startswith(("calendar_addon.", "panel."))
     scopes = doc["oauthScopes"]
     assert "https://www.googleapis.com/auth/calendar.addons.execute" in scopes
     assert doc["addOns"]["httpOptions"]["granularOauthPermissionSupport"] == "OPT_IN"

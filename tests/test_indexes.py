@@ -52,6 +52,7 @@ def test_index_yaml_covers_every_query(datastore: DatastoreEmulator) -> None:
     store.recent_sync_runs(CAL)
     cursor = ListCursor(mode="full", run_id="r1", base_token=None, time_min=None)
     store.load_seen(CAL, cursor)
+    store.overview()  # the status page's counts and lists
     assert isinstance(store.get_calendar(CAL), CalendarState)
 
     missing = datastore.auto_indexes() - declared()

@@ -198,6 +198,13 @@ class CalendarClient:
         except NotFound:
             return None
 
+    def access_role(self, calendar_id: str) -> str | None:
+        """The caller's access role on the calendar (``owner``, ``writer``, ``reader``...), as
+        events.list reports it: one page of at most one event, only that field."""
+        req = self._events.list(calendarId=calendar_id, maxResults=1, fields="accessRole")
+        role = dict(self._execute("events.list", req)).get("accessRole")
+        return role if isinstance(role, str) else None
+
     def list_page(
         self,
         calendar_id: str,

@@ -12,6 +12,7 @@ from addon.settings.model import (
     DELEGATION_MODES,
     GOOGLE_API_HOSTS,
     GOOGLE_API_SUFFIX,
+    IAP_AUDIENCE_PATTERN,
     LOCAL_SECRET_KEY,
     LOCAL_SERVICE_ACCOUNT,
     LOCAL_TASKS_INVOKER,
@@ -50,6 +51,7 @@ def problems(self: Settings) -> Iterator[str]:
     if self.retry_max_seconds < self.retry_base_seconds:
         yield "ADDON_RETRY_MAX_SECONDS must be at least ADDON_RETRY_BASE_SECONDS"
     yield from _offline_problems(self)
+    yield from _status_problems(self)
     if self.bridge_client_id is not None and not BRIDGE_CLIENT_ID_PATTERN.match(
         self.bridge_client_id
     ):
@@ -57,6 +59,39 @@ def problems(self: Settings) -> Iterator[str]:
             "ADDON_BRIDGE_CLIENT_ID must be the OAuth client id of the bridge's Apps Script "
             f"project (NUMBER-ID.apps.googleusercontent.com), got {self.bridge_client_id!r}"
         )
+
+
+def _status_problems(self: Settings) -> Iterator[str]:
+    """The operators' status page: never offered unprotected."""
+    for email in self.status_admins:
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            yield f"ADDON_STATUS_ADMINS must list e-mail addresses, got {email!r}"
+    if self.status_domain is not None and (
+        "@" in self.status_domain or "." not in self.status_domain
+    ):
+        yield (
+            "ADDON_STATUS_DOMAIN must be a Workspace domain (example.com), "
+            f"got {self.status_domain!r}"
+        )
+    if self.status_iap_audience is not None and not IAP_AUDIENCE_PATTERN.match(
+        self.status_iap_audience
+    ):
+        yield (
+            "ADDON_STATUS_IAP_AUDIENCE must be IAP's audience, /projects/PROJECT_NUMBER/global/"
+            "backendServices/SERVICE_ID or /projects/PROJECT_NUMBER/apps/PROJECT_ID, got "
+            f"{self.status_iap_audience!r}"
+        )
+    signin_needed = bool(self.status_admins or self.status_domain)
+    if signin_needed and not self.offline_consent and self.status_iap_audience is None:
+        yield (
+            "ADDON_STATUS_ADMINS / ADDON_STATUS_DOMAIN need Google Sign-In: set "
+            "ADDON_OAUTH_CLIENT_ID and ADDON_OAUTH_CLIENT_SECRET (or put the service "
+            "behind Identity-Aware Proxy and set ADDON_STATUS_IAP_AUDIENCE)"
+        )
+    if self.production and self.status_iap_audience is not None:
+        yield from collect(check_url, "ADDON_STATUS_IAP_CERTS_URL", self.status_iap_certs_url)
+        if not self.status_iap_certs_url.startswith("https://"):
+            yield "ADDON_STATUS_IAP_CERTS_URL must be https in production"
 
 
 def _offline_problems(self: Settings) -> Iterator[str]:

@@ -125,6 +125,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         "IAM_CREDENTIALS_ENDPOINT": "iam_credentials_endpoint",
         "SCHEDULER_INVOKER": "scheduler_invoker",
         "BRIDGE_CLIENT_ID": "bridge_client_id",
+        "STATUS_IAP_AUDIENCE": "status_iap_audience",
+        "STATUS_IAP_CERTS_URL": "status_iap_certs_url",
     }
     for var, attr in simple.items():
         if (raw := get(var)) is not None:
@@ -162,6 +164,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         parse(attr, var, lambda name, raw: _int(name, raw, 0))
     parse("check_interval_seconds", "CHECK_INTERVAL_SECONDS", lambda n, r: _float(n, r, 1.0))
     parse("sweep_batch", "SWEEP_BATCH", lambda name, raw: _int(name, raw, 1))
+    parse("status_admins", "STATUS_ADMINS", lambda _name, raw: _domains(raw))
+    parse("status_domain", "STATUS_DOMAIN", lambda _name, raw: raw.strip().lower() or None)
     for attr, var in (("calendar_api_endpoint", "CALENDAR_API_ENDPOINT"),
                       ("certs_url", "CERTS_URL")):  # fmt: skip
         if attr in values:

@@ -30,6 +30,12 @@ GOOGLE_IAM_CREDENTIALS = "https://iamcredentials.googleapis.com"
 DELEGATION_MODES = ("off", "keyless", "keyfile")
 # The shape of an OAuth client id (the Apps Script bridge's).
 BRIDGE_CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}\.apps\.googleusercontent\.com$")
+# Identity-Aware Proxy's signing keys and issuer (cloud.google.com/iap/docs/signed-headers-howto).
+IAP_CERTS_URL = "https://www.gstatic.com/iap/verify/public_key-jwk"
+IAP_ISSUER = "https://cloud.google.com/iap"
+IAP_AUDIENCE_PATTERN = re.compile(
+    r"^/projects/\d+/(global/backendServices/\d+|apps/[a-z][a-z0-9-]{4,61}[a-z0-9])$"
+)
 TASKS_QUEUE_PATTERN = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}$")
 
 
@@ -157,6 +163,15 @@ class Settings:
     # The OAuth client id of the bridge's Apps Script project: the audience of the identity
     # tokens ScriptApp.getIdentityToken() gives it. None: the bridge endpoints answer 404.
     bridge_client_id: str | None = None
+    # ---- the operators' status page (/status, /status.json) ---------------------------------
+    # Who may see it: Google Sign-In (the add-on's OAuth client) as one of these addresses or
+    # as an account of this Workspace domain (the ID token's ``hd``); and/or Identity-Aware
+    # Proxy in front of the service (its signed header verified against this audience). None
+    # of them set: the page answers 404.
+    status_admins: tuple[str, ...] = ()
+    status_domain: str | None = None
+    status_iap_audience: str | None = None
+    status_iap_certs_url: str = IAP_CERTS_URL
 
     @property
     def production(self) -> bool:
@@ -175,6 +190,11 @@ class Settings:
     def offline_consent(self) -> bool:
         """Per-user offline consent is offered (the OAuth client and its secret are set)."""
         return bool(self.oauth_client_id and self.oauth_client_secret)
+
+    @property
+    def status_page(self) -> bool:
+        """The operators' status page is offered (someone is named to see it)."""
+        return bool(self.status_admins or self.status_domain or self.status_iap_audience)
 
     @property
     def sweep_invoker(self) -> str:

@@ -154,6 +154,22 @@ class ConferenceRecords(DatastoreBase):
 
         return self._transaction(run)
 
+    def swap_meeting(self, expected: Conference, replacement: Conference) -> Conference | None:
+        """Replace the event's record by ``replacement`` (a new meeting for the same event)
+        only if it is still ``expected`` (same version): a sync or a creation that wrote it
+        meanwhile wins, and None is returned. One entity, one transaction."""
+
+        def run() -> Conference | None:
+            found = self._client.get(self._conf_key(expected.calendar_id, expected.event_id))
+            current = conference_from_entity(found) if found is not None else None
+            if current is None or current.version != expected.version:
+                return None
+            stored = self._stamped(replacement, current.version + 1)
+            self._client.put(self._conference_entity(stored))
+            return stored
+
+        return self._transaction(run)
+
     def commit_batch(
         self,
         calendar_id: str,

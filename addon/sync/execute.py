@@ -39,6 +39,7 @@ from addon.calendar.errors import (
 from addon.conference_data import (
     carried_conference,
     carried_join_digest,
+    carry_dial_in_choice,
     conference_data_resource,
     join_digest,
     owner_parameters,
@@ -321,6 +322,7 @@ class Executor:
             "update",
             lambda: provider.update(conf.meeting, request, idempotency_key=key),
         )
+        meeting = carry_dial_in_choice(conf.meeting, meeting)
         carried = carried_conference(event)
         shows_ours = carried is not None and carried.conference_id == conf.conference_id
         written = conf.written_digest

@@ -14,6 +14,8 @@ refuses the call (the same key on another meeting).
   etag: a repeat of the same event version is the same operation.
 * occurrence ``occurrence:<solution>:<meeting>:<occurrence event>:<fingerprint>``.
 * delete     ``delete:<solution>:<meeting>`` — a meeting is deleted once.
+* renewal    ``renew:<solution>:<meeting>`` — "New join link" replaces a meeting once: a
+  repeat (a double click, a retried call) gets the same new meeting.
 
 Keys longer than ``MAX_KEY`` (vendors commonly cap them at 255 characters; calendar and event
 ids can be long) keep their operation and target readable and hash the rest.
@@ -58,3 +60,7 @@ def occurrence_key(
 
 def delete_key(solution_id: str, meeting_id: str) -> str:
     return _bounded("delete", solution_id, meeting_id)
+
+
+def renew_key(solution_id: str, meeting_id: str) -> str:
+    return _bounded("renew", solution_id, meeting_id)

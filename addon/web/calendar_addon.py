@@ -18,6 +18,7 @@ from addon.conferences import create_conference, verified_user
 from addon.credentials.links import make_link_token
 from addon.errors import ApiError
 from addon.event_object import parse_event_object
+from addon.panel import account_actions, calendar_health, settings_url
 from addon.scheduling import on_trigger
 from addon.services import Services
 from addon.web.requests import json_object, require_google, services
@@ -27,6 +28,8 @@ bp = Blueprint("calendar_addon", __name__, url_prefix="/calendar")
 CONFERENCE_PATH = "/calendar/conference/{solution_id}"
 NOTIFICATION_PATH = "/calendar/notification"
 HOMEPAGE_PATH = "/calendar/homepage"
+# Calendars the home card lists with their health (the count covers them all).
+HEALTH_LINES = 20
 
 
 @bp.post("/conference/<solution_id>")
@@ -86,10 +89,14 @@ def _home_view(svc: Services, user: VerifiedUser) -> HomeView:
             state = "needs_consent"
         token = make_link_token(svc.settings.secret_key, user)
         link = svc.settings.endpoint_url("/offline") + "?" + urlencode({"u": token})
+    calendars = svc.store.calendars_of_user(user.user_id)
     return HomeView(
         addon_name=svc.settings.addon_name,
         user_email=user.email,
         offline=state,
-        calendars=len(svc.store.calendars_of_user(user.user_id)),
+        calendars=len(calendars),
         manage_url=link,
+        health=calendar_health(svc, calendars[:HEALTH_LINES]),
+        accounts=account_actions(svc, user, [s.id for s in svc.settings.solutions]),
+        settings_url=settings_url(svc, user),
     )

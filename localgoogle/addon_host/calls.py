@@ -140,6 +140,58 @@ def homepage_event_object(*, auth: AuthParts, locale: str) -> dict[str, Any]:
     }
 
 
+def event_open_event_object(
+    *,
+    deployment: Deployment,
+    auth: AuthParts,
+    calendar_id: str,
+    event_id: str,
+    event: dict[str, Any] | None,
+    locale: str,
+    parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The body of an eventOpenTrigger call, or of a card action on the open event: the common
+    event object (with the button's ``parameters``), the user's tokens and the calendar part
+    (what ``currentEventAccess`` lets the add-on see)."""
+    calendar: dict[str, Any] = {"calendarId": calendar_id, "id": event_id}
+    if event and isinstance(event.get("recurringEventId"), str):
+        calendar["recurringEventId"] = event["recurringEventId"]
+    organizer = (event or {}).get("organizer")
+    if isinstance(organizer, dict) and organizer.get("email"):
+        calendar["organizer"] = {"email": organizer["email"]}
+    if deployment.can_read_event and event:
+        calendar["attendees"] = list(event.get("attendees") or [])
+        if event.get("conferenceData"):
+            calendar["conferenceData"] = event["conferenceData"]
+    common: dict[str, Any] = {"hostApp": "CALENDAR", "platform": "WEB", "userLocale": locale}
+    if parameters:
+        common["parameters"] = dict(parameters)
+    return {
+        "commonEventObject": common,
+        "authorizationEventObject": auth.event_object_part(),
+        "calendar": calendar,
+    }
+
+
+def read_card_answer(body: Any) -> dict[str, Any]:
+    """``{card, notification}`` of a card-returning answer: ``action.navigations`` (a
+    trigger's ``pushCard``) or ``renderActions.action`` (a button's ``updateCard`` and
+    notification)."""
+    body = body if isinstance(body, dict) else {}
+    action = body.get("action")
+    if not isinstance(action, dict):
+        render = body.get("renderActions")
+        action = render.get("action") if isinstance(render, dict) else None
+    action = action if isinstance(action, dict) else {}
+    card = None
+    navigations = action.get("navigations") or []
+    if isinstance(navigations, list) and navigations and isinstance(navigations[0], dict):
+        card = navigations[0].get("pushCard") or navigations[0].get("updateCard")
+    notification = action.get("notification")
+    text = notification.get("text") if isinstance(notification, dict) else None
+    return {"card": card if isinstance(card, dict) else None, "notification": text}
+
+
 def notification_event_object(*, auth: AuthParts, calendar_id: str) -> dict[str, Any]:
     """The body of a calendarNotificationTrigger call: it names the calendar, not the event."""
     return {

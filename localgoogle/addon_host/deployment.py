@@ -87,9 +87,26 @@ class Deployment:
     current_event_access: str
     authorization_header: AuthorizationHeader
     homepage_function: str | None = None
+    event_open_function: str | None = None
 
     def solution(self, solution_id: str) -> ConferenceSolution | None:
         return next((s for s in self.solutions if s.id == solution_id), None)
+
+    def origins(self) -> set[str]:
+        """Scheme and host of every endpoint the deployment names: a card button's action
+        may call only these (Google calls back the add-on that rendered the card)."""
+        urls = [s.on_create_function for s in self.solutions]
+        urls += [
+            u
+            for u in (
+                self.notification_function,
+                self.settings_url_function,
+                self.homepage_function,
+                self.event_open_function,
+            )
+            if u
+        ]
+        return {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls}
 
     @property
     def shares_user_identity(self) -> bool:
@@ -194,8 +211,8 @@ def parse_deployment(body: object) -> Deployment:
         solutions.append(solution)
 
     notification = _extension_point(calendar, "calendarNotificationTrigger")
-    for key in ("eventOpenTrigger", "eventUpdateTrigger"):
-        _extension_point(calendar, key)
+    event_open = _extension_point(calendar, "eventOpenTrigger")
+    _extension_point(calendar, "eventUpdateTrigger")
     homepage = _extension_point(calendar, "homepageTrigger")
     settings_url = _url(calendar, "createSettingsUrlFunction", "addOns.calendar", required=False)
     access = _enum(calendar, "currentEventAccess", _EVENT_ACCESS, "addOns.calendar")
@@ -218,4 +235,5 @@ def parse_deployment(body: object) -> Deployment:
         current_event_access="METADATA" if access in {None, "UNSPECIFIED"} else cast(str, access),
         authorization_header=cast(AuthorizationHeader, header),
         homepage_function=homepage,
+        event_open_function=event_open,
     )

@@ -12,6 +12,12 @@ Routes (all JSON):
 * ``POST /_emulator/addon/rotate-keys`` → ``{kid}``: a new signing key (old one still published).
 * ``POST /_emulator/calendars/<calendarId>/events/<eventId>/pick-conference`` —
   ``{solutionId, user, timeZone?, locale?}`` → see ``HostSimulator.pick_conference``.
+* ``POST /_emulator/calendars/<calendarId>/events/<eventId>/open`` — ``{user, locale?}``:
+  the eventOpenTrigger → ``{addonStatus, card, notification, answer}``.
+* ``POST /_emulator/addon/action`` — ``{user, function, parameters?, calendarId?, eventId?}``:
+  a card button clicked (Google calls ``function`` with its ID token) → the same shape.
+* ``POST /_emulator/addon/settings-url`` — ``{user}``: createSettingsUrlFunction →
+  ``{addonStatus, settingsUrl}``.
 * ``GET|POST /_emulator/addon/notifications`` — trigger fault injection and retry settings.
 * ``GET /_emulator/addon/subscriptions``; ``POST /_emulator/addon/subscribe`` and
   ``/unsubscribe`` with ``{calendarId, user?}``.
@@ -174,6 +180,43 @@ def open_homepage() -> Response:
     return jsonify(
         _host().open_homepage(user, locale=_string(body, "locale", required=False) or "en")
     )
+
+
+@bp.post("/_emulator/calendars/<calendar_id>/events/<event_id>/open")
+def open_event(calendar_id: str, event_id: str) -> Response:
+    body = _body()
+    return jsonify(
+        _host().open_event(
+            calendar_id,
+            event_id,
+            cast(str, _string(body, "user")),
+            locale=_string(body, "locale", required=False) or "en",
+        )
+    )
+
+
+@bp.post("/_emulator/addon/action")
+def card_action() -> Response:
+    body = _body()
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in parameters.items()
+    ):
+        raise BadRequestError("parameters must be an object of strings")
+    return jsonify(
+        _host().card_action(
+            cast(str, _string(body, "function")),
+            parameters,
+            cast(str, _string(body, "user")),
+            calendar_id=_string(body, "calendarId", required=False),
+            event_id=_string(body, "eventId", required=False),
+        )
+    )
+
+
+@bp.post("/_emulator/addon/settings-url")
+def settings_url() -> Response:
+    return jsonify(_host().settings_url(cast(str, _string(_body(), "user"))))
 
 
 @bp.get("/_emulator/addon/notifications")

@@ -25,14 +25,20 @@ from typing import Any
 from localgoogle.addon_host.call_log import CallLog, now_iso
 from localgoogle.addon_host.calls import (
     AuthParts,
+    event_open_event_object,
     event_time_zone,
     homepage_event_object,
     notification_event_object,
     on_create_event_object,
     post_event_object,
+    read_card_answer,
 )
 from localgoogle.addon_host.deployment import Deployment, parse_deployment
-from localgoogle.addon_host.errors import NotInstalledError, UnknownSolutionError
+from localgoogle.addon_host.errors import (
+    BadRequestError,
+    NotInstalledError,
+    UnknownSolutionError,
+)
 from localgoogle.addon_host.keys import (
     DEFAULT_OAUTH_CLIENT_ID,
     DEFAULT_SYSTEM_SERVICE_ACCOUNT,
@@ -249,6 +255,106 @@ class HostSimulator:
         if navigations and isinstance(navigations[0], dict):
             card = navigations[0].get("pushCard") or navigations[0].get("updateCard")
         return {"addonStatus": answer.status, "card": card}
+
+    # -- eventOpenTrigger, card actions, createSettingsUrlFunction ---------------------------
+
+    def open_event(
+        self, calendar_id: str, event_id: str, user: str, *, locale: str = "en"
+    ) -> dict[str, Any]:
+        """The user opened the event with the add-on's side panel: call the eventOpenTrigger
+        and return ``{addonStatus, card, notification}``."""
+        deployment = self._require_deployment()
+        url = deployment.event_open_function
+        if url is None:
+            raise NotInstalledError("the deployment has no calendar.eventOpenTrigger")
+        return self._card_call("eventOpen", url, deployment, calendar_id, event_id, user, locale)
+
+    def card_action(
+        self,
+        function: str,
+        parameters: dict[str, str],
+        user: str,
+        *,
+        calendar_id: str | None = None,
+        event_id: str | None = None,
+        locale: str = "en",
+    ) -> dict[str, Any]:
+        """The user clicked a card button whose ``onClick.action`` is ``function`` with
+        ``parameters``: Google calls that URL (its own ID token, audience the URL) with the
+        event object of the open event. Returns ``{addonStatus, card, notification}``."""
+        deployment = self._require_deployment()
+        origin = function.split("/", 3)[:3]
+        if "/".join(origin) not in deployment.origins():
+            raise BadRequestError(
+                "the action's function is not an endpoint of the installed add-on"
+            )
+        return self._card_call(
+            "cardAction", function, deployment, calendar_id, event_id, user, locale, parameters
+        )
+
+    def _card_call(
+        self,
+        kind: str,
+        url: str,
+        deployment: Deployment,
+        calendar_id: str | None,
+        event_id: str | None,
+        user: str,
+        locale: str,
+        parameters: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        auth = self._auth(deployment, url, user)
+        if calendar_id and event_id:
+            event = self.calendars.host_get_event(calendar_id, event_id)
+            body = event_open_event_object(
+                deployment=deployment,
+                auth=auth,
+                calendar_id=calendar_id,
+                event_id=event_id,
+                event=event,
+                locale=locale,
+                parameters=parameters,
+            )
+        else:
+            body = homepage_event_object(auth=auth, locale=locale)
+            if parameters:
+                body["commonEventObject"]["parameters"] = dict(parameters)
+        answer = post_event_object(url, body, bearer=auth.header_token, timeout=self.call_timeout)
+        self._calls.log(
+            kind, answer, calendar_id=calendar_id or "", user=user, eventId=event_id or ""
+        )
+        return {
+            "addonStatus": answer.status,
+            **read_card_answer(answer.body),
+            "answer": answer.body,
+        }
+
+    def settings_url(self, user: str, *, locale: str = "en") -> dict[str, Any]:
+        """Calendar asks for the conference settings page (createSettingsUrlFunction):
+        ``{addonStatus, settingsUrl}``."""
+        deployment = self._require_deployment()
+        url = deployment.settings_url_function
+        if url is None:
+            raise NotInstalledError("the deployment has no calendar.createSettingsUrlFunction")
+        auth = self._auth(deployment, url, user)
+        answer = post_event_object(
+            url,
+            homepage_event_object(auth=auth, locale=locale),
+            bearer=auth.header_token,
+            timeout=self.call_timeout,
+        )
+        self._calls.log("settingsUrl", answer, calendar_id="", user=user)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        markup: Any = body
+        for key in (
+            "renderActions",
+            "hostAppAction",
+            "calendarAction",
+            "createConferenceSettingUrlActionMarkup",
+        ):
+            markup = markup.get(key) if isinstance(markup, dict) else None
+        settings_url = markup.get("settingsUrl") if isinstance(markup, dict) else None
+        return {"addonStatus": answer.status, "settingsUrl": settings_url}
 
     # -- subscriptions and triggers ---------------------------------------------------------
 

@@ -99,6 +99,11 @@ class Console:
     # The add-on's home card each user last opened, and when (Calendar's side panel shows
     # it as it was when opened, too).
     home_cards: dict[str, tuple[dict[str, Any], datetime]] = field(default_factory=dict)
+    # The eventOpen card of each (user, event) opened in the side panel, when, and the
+    # notification the last button click answered with (``card_view``).
+    event_cards: dict[tuple[str, str], tuple[dict[str, Any], datetime, str | None]] = field(
+        default_factory=dict
+    )
     # The Apps Script stand-in running the bridge's script (None: no bridge to pick through),
     # and, per calendar, which host mode picks go through ("http" unless chosen otherwise).
     bridge_url: str | None = None

@@ -21,6 +21,7 @@ Calendar); the other organizer-only changes are refused by Calendar itself (403)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -349,6 +350,48 @@ def open_home(console: Console, form: Form) -> str:
         raise ConsoleError("the add-on answered its home page without a card")
     console.home_cards[user] = (card, datetime.now(UTC))
     return "The add-on's home card is shown under Offline sync."
+
+
+@action("open-event")
+def open_event(console: Console, form: Form) -> str:
+    """The event opened with the add-on's side panel: its eventOpen card is shown beside it."""
+    user, event_id = _user(form), _field(form, "event_id")
+    answer = console.client.open_event(user, user, event_id)
+    if answer.get("addonStatus") != 200 or not isinstance(answer.get("card"), dict):
+        raise ConsoleError(f"the add-on answered eventOpen with {answer.get('addonStatus')}")
+    console.event_cards[(user, event_id)] = (answer["card"], datetime.now(UTC), None)
+    return "The add-on's card is shown beside the event."
+
+
+@action("card-action")
+def card_action(console: Console, form: Form) -> str:
+    """A button of the event's card: Google (the host emulator) calls the add-on endpoint
+    the button names with its parameters; the answer's notification is the toast, its card
+    replaces the one shown."""
+    user, event_id = _user(form), _field(form, "event_id")
+    function = _field(form, "function")
+    try:
+        parameters = json.loads(form.get("parameters") or "{}")
+    except ValueError:
+        raise ConsoleError("the button's parameters are not JSON") from None
+    if not isinstance(parameters, dict):
+        raise ConsoleError("the button's parameters must be an object")
+    answer = console.client.card_action(
+        user, function, {str(k): str(v) for k, v in parameters.items()}, user, event_id
+    )
+    status = answer.get("addonStatus")
+    if status != 200:
+        body = answer.get("answer") or {}
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        raise ConsoleError(f"the add-on refused the click ({status}): {error.get('message', '')}")
+    text = str(answer.get("notification") or "Done.")
+    card = answer.get("card")
+    previous = console.event_cards.get((user, event_id))
+    if isinstance(card, dict):
+        console.event_cards[(user, event_id)] = (card, datetime.now(UTC), text)
+    elif previous is not None:
+        console.event_cards[(user, event_id)] = (previous[0], previous[1], text)
+    return text
 
 
 @action("notify-deletions")

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from addon.store.records import CalendarState, Conference, PendingChange
 from localrun.console import Console
 from localrun.console.actions import CALENDAR_429, CONFERENCING_OUTAGE, HOST_MODES, host_mode
+from localrun.console.card_view import panel_view
 from localrun.console.event_views import EventView, event_views
 from localrun.console.offline_view import OfflineView, offline_view
 from localrun.console.relations import offered_solutions, organizer_of
@@ -165,6 +166,9 @@ def gather(console: Console, user: str) -> Board:
         for card in events:
             current = card.conference.solution_id if card.conference else None
             card.offers = offered_solutions(current, solutions)
+            opened = console.event_cards.get((user, card.id))
+            if opened is not None:
+                card.panel = panel_view(opened[0], opened[1], now, opened[2])
     elif user:
         known = ", ".join(users) or "none yet"
         errors.append(f"{user} is not a user of the Calendar emulator (users: {known})")

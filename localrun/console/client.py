@@ -161,6 +161,36 @@ class EmulatorClient:
         card = answer.get("card")
         return card if isinstance(card, dict) else None
 
+    def open_event(self, user: str, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """The event opened with the add-on's side panel (its eventOpenTrigger):
+        ``{addonStatus, card, notification}``."""
+        answer: dict[str, Any] = self.call(
+            "POST",
+            f"/_emulator/calendars/{calendar_id}/events/{event_id}/open",
+            body={"user": user},
+        )
+        return answer
+
+    def card_action(
+        self, user: str, function: str, parameters: dict[str, str], calendar_id: str, event_id: str
+    ) -> dict[str, Any]:
+        """A card button clicked: Google calls ``function`` with the button's parameters."""
+        body = {
+            "user": user,
+            "function": function,
+            "parameters": parameters,
+            "calendarId": calendar_id,
+            "eventId": event_id,
+        }
+        answer: dict[str, Any] = self.call("POST", "/_emulator/addon/action", body=body)
+        return answer
+
+    def settings_url(self, user: str) -> str | None:
+        """The settings page URL Calendar gets from createSettingsUrlFunction."""
+        answer = self.call("POST", "/_emulator/addon/settings-url", body={"user": user})
+        url = answer.get("settingsUrl")
+        return url if isinstance(url, str) else None
+
     def notify_deletions(self) -> bool:
         settings = self.call("GET", "/_emulator/addon/notifications")
         return bool(settings.get("notifyDeletions", True))

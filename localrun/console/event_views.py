@@ -77,6 +77,8 @@ class EventView:
     response: str | None = None
     # The solutions the event can be given or switched to (``relations.offered_solutions``).
     offers: list[dict[str, str]] = field(default_factory=list)
+    # The add-on's side-panel card for this event, when it was opened (``card_view``).
+    panel: Any = None
 
     @property
     def invitation(self) -> bool:

@@ -216,7 +216,7 @@ def running_stack(
             stack = Stack(emulator_url, addon_url, app, emulator_app, conferencing)
             stack.control("POST", "/_emulator/addon/deployment", render(settings))
             if offline:
-                callback = [addon_url + "/offline/callback"]
+                callback = [addon_url + "/offline/callback", addon_url + "/signin/callback"]
                 stack.control(
                     "POST",
                     "/_oauth/clients",
