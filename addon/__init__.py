@@ -71,6 +71,10 @@ def create_app(
 
     app.register_blueprint(bridge.bp)
     apps_script.register_cli(app)
+    # --- Account linking (issue 16): the pages behind Calendar's AUTHENTICATION error ---
+    from addon.web import link
+
+    app.register_blueprint(link.bp)
     if not settings.verify_id_tokens:
         log.warning(
             "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "

@@ -22,7 +22,9 @@ from addon.calendar.client import CalendarClient, RetryPolicy
 from addon.credentials.access import CalendarAccess
 from addon.credentials.delegation import Delegation
 from addon.credentials.offline import OfflineConsent
+from addon.linking import LinkedAccounts
 from addon.providers.base import ConferenceProvider
+from addon.providers.http import RequestsTransport
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
 from addon.sealing import TokenSealer
@@ -61,6 +63,7 @@ class Services:
     _engine: SyncEngine | None = field(default=None, init=False)
     _queue: SyncQueue | None = field(default=None, init=False)
     _access: CalendarAccess | None = field(default=None, init=False)
+    _links: LinkedAccounts | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
@@ -142,6 +145,7 @@ class Services:
                     retry_max_seconds=self.settings.retry_max_seconds,
                     pool_size=self.settings.sync_pool_size,
                     check_interval_seconds=self.settings.check_interval_seconds,
+                    accounts=self._linked_accounts(),
                 )
             return self._engine
 
@@ -169,6 +173,25 @@ class Services:
             if self._access is None:
                 self._access = _build_access(self)
             return self._access
+
+    @property
+    def links(self) -> LinkedAccounts:
+        """Users' linked vendor accounts (``addon.linking``), built on first use."""
+        with self._lock:
+            return self._linked_accounts()
+
+    def _linked_accounts(self) -> LinkedAccounts:
+        # Called with self._lock held.
+        if self._links is None:
+            self._links = LinkedAccounts(
+                self.settings,
+                lambda: self.store,
+                self.sealer,
+                self.providers,
+                RequestsTransport(),
+                self.user_verifier,
+            )
+        return self._links
 
     @property
     def queue(self) -> SyncQueue:

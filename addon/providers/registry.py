@@ -16,7 +16,12 @@ from addon.providers.base import ConferenceProvider
 from addon.providers.http import HttpTransport
 from addon.providers.options import ProviderConfigError
 
-_BUILTIN_MODULES = ("addon.providers.jitsi", "addon.providers.rest")
+_BUILTIN_MODULES = (
+    "addon.providers.jitsi",
+    "addon.providers.rest",
+    "addon.providers.zoom",
+    "addon.providers.teams",
+)
 
 
 class ProviderFactory(Protocol):

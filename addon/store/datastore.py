@@ -10,6 +10,7 @@ consistently with ancestor queries and updated together in transactions):
 * ``SyncRun``    key ``(Calendar, calendar_id, SyncRun, <time>)``: recent run reports.
 * ``OfflineGrant`` / ``ConsentFlow`` (``grants``): users' offline consent, consent under way.
 * ``Channel``    key ``(Channel, channel_id)`` (``channels``): the push channels we opened.
+* ``VendorLink`` / ``LinkFlow`` (``links``): users' linked vendor accounts, linking under way.
 
 Writes made by a sync go through ``commit_batch``: one transaction per chunk that first
 checks the writer still holds the calendar's lease (**fencing**: a process that lost its lease
@@ -20,7 +21,7 @@ wins) and never over a record made from a newer event version.
 ``Store`` is one object for its callers, assembled from one part per responsibility:
 ``base`` (client, keys, retried transactions), ``calendars`` (calendar state and the lease),
 ``conferences`` (per-event records and the fenced batch commit), ``history`` (sync runs),
-``grants`` (offline consent), ``channels`` (push channels).
+``grants`` (offline consent), ``channels`` (push channels), ``links`` (vendor accounts).
 Property names live in ``addon.store.entities``.
 """
 
@@ -30,10 +31,11 @@ from addon.store.channels import ChannelRecords
 from addon.store.conferences import BatchResult, ConferenceRecords
 from addon.store.grants import GrantRecords
 from addon.store.history import SyncHistory
+from addon.store.links import LinkRecords
 
 __all__ = ["BatchResult", "Store"]
 
 
-class Store(ChannelRecords, ConferenceRecords, SyncHistory, GrantRecords):
+class Store(ChannelRecords, ConferenceRecords, SyncHistory, GrantRecords, LinkRecords):
     """Datastore-backed state of the add-on (see the module docstring). ``ChannelRecords``
     extends ``CalendarRecords``: a channel swap writes the calendar state in one transaction."""

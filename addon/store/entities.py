@@ -56,6 +56,7 @@ CONFERENCE_UNINDEXED = (
     "generation",
     "version",
     "updated_at",
+    "owner_id",
 )
 PENDING_UNINDEXED = ("event", "last_error", "action", "meeting_id", "needs_solution")
 
@@ -135,6 +136,7 @@ def conference_to_props(c: Conference) -> dict[str, Any]:
         "version": c.version,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
+        "owner_id": c.owner_id,
     }
 
 
@@ -161,6 +163,7 @@ def conference_from_entity(e: Any) -> Conference:
         version=int(e.get("version", 0)),
         created_at=e.get("created_at"),
         updated_at=e.get("updated_at"),
+        owner_id=e.get("owner_id"),
     )
 
 

@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 
 from addon.calendar.client import CalendarClient
 from addon.calendar.errors import CalendarUnavailable, SyncTokenInvalid
+from addon.linking import LinkedAccounts
 from addon.providers.base import ConferenceProvider
 from addon.settings import Solution
 from addon.store.calendars import MissingSeen
@@ -85,8 +86,10 @@ class SyncEngine:
         rng: random.Random | None = None,
         pool_size: int = 8,
         check_interval_seconds: float = 86400.0,
+        accounts: LinkedAccounts | None = None,
     ) -> None:
         self._store = store
+        self._accounts = accounts
         self._check_interval = check_interval_seconds
         self._pool_size = pool_size
         self._providers = providers
@@ -209,6 +212,8 @@ class SyncEngine:
             pending=pending,
             provider_backoff=self._provider_backoff,
             pool_size=self._pool_size,
+            accounts=self._accounts,
+            default_owner=state.sync_user_id if state else None,
         )
         reader = Reader(
             store=self._store,
