@@ -115,20 +115,25 @@ def create_conference(
     source = event or ev.event_stub()
 
     existing, calendar_state = store.creation_view(calendar_id, event_id)
+    provider = services.providers[solution.id]
+    needs_link = provider.account_link() is not None
+    if needs_link and verified is None:
+        log.warning(
+            "solution needs a linked account but the user is not verified: refused",
+            extra={"json_fields": {"solution": solution.id}},
+        )
+        return _error(solution, "PERMANENT")
     if existing is not None and existing.live and existing.solution_id == solution.id:
+        # Picking again is how a user whose link was dropped mends it: ask to link.
+        acting = verified.user_id if verified is not None else None
+        if needs_link and acting and not services.links.linked(f"{solution.id}:{acting}"):
+            return _link_first(services, solution, verified)
         conference = existing
     else:
-        provider = services.providers[solution.id]
         request = meeting_request(calendar_id, event_id, solution, source)
         generation = next_generation(existing)
         key = create_key(solution.id, calendar_id, event_id, generation)
         owner = verified.user_id if verified else None
-        if provider.account_link() is not None and verified is None:
-            log.warning(
-                "solution needs a linked account but the user is not verified: refused",
-                extra={"json_fields": {"solution": solution.id}},
-            )
-            return _error(solution, "PERMANENT")
         try:
             meeting = services.links.call_as(
                 provider, solution.id, owner, lambda p: p.create(request, idempotency_key=key)

@@ -77,7 +77,12 @@ REFRESH_WAIT_SECONDS = 5.0
 
 class AccountNotLinked(ProviderError):
     """The user has no usable link on this vendor (never linked, unlinked, or the vendor
-    refused the stored tokens): the user must link again; retrying will not help."""
+    refused the stored tokens): the user must link again; retrying will not help.
+    ``link_key`` (``"<solution id>:<user id>"``) names the link a parked change waits for."""
+
+    def __init__(self, message: str, link_key: str | None = None) -> None:
+        super().__init__(message)
+        self.link_key = link_key
 
 
 class LinkError(Exception):
@@ -325,15 +330,24 @@ class LinkedAccounts:
             return fn(provider)
         if owner_id is None:
             raise AccountNotLinked("nobody verified owns this meeting, so no account can act")
-        account = self.account(solution_id, owner_id, spec)
         try:
-            return fn(provider.with_account(account))
-        except ProviderAccountExpired:
-            account = self._refresh(solution_id, owner_id, spec, refused=account)
+            account = self.account(solution_id, owner_id, spec)
+            try:
+                return fn(provider.with_account(account))
+            except ProviderAccountExpired:
+                account = self._refresh(solution_id, owner_id, spec, refused=account)
+        except AccountNotLinked as exc:
+            raise AccountNotLinked(str(exc), f"{solution_id}:{owner_id}") from None
         try:
             return fn(provider.with_account(account))
         except ProviderAccountExpired:
             raise ProviderRefused("the vendor refused a freshly refreshed token", 401) from None
+
+    def linked(self, link_key: str) -> bool:
+        """Whether the link ``"<solution id>:<user id>"`` is usable now."""
+        solution_id, _, user_id = link_key.partition(":")
+        link = self._store().get_link(solution_id, user_id) if user_id else None
+        return link is not None and link.usable
 
     def account(self, solution_id: str, user_id: str, spec: AccountLink) -> VendorAccount:
         """The user's account, refreshed first when its token expired; ``AccountNotLinked``."""

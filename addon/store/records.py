@@ -437,5 +437,8 @@ class PendingChange:
     parked: bool = False
     # The solution the change waits for (it was not configured): replayed once it is again.
     needs_solution: str | None = None
+    # The linked account the change waits for (``"<solution id>:<Google user id>"``: the
+    # meeting's owner must link again): replayed once that link works again.
+    needs_link: str | None = None
     first_failed_at: datetime | None = None
     updated_at: datetime | None = None

@@ -199,6 +199,9 @@ class SyncEngine:
         for event_id, change in pending.items():
             # Parked for a solution that is configured again, or a person asked to retry.
             back = change.needs_solution is not None and change.needs_solution in self._solutions
+            # Parked because the owner's link was gone, and the owner linked again since.
+            if change.needs_link is not None and self._accounts is not None:
+                back = back or self._accounts.linked(change.needs_link)
             if change.parked and (retry_parked or back):
                 pending[event_id] = dataclasses.replace(change, parked=False, attempts=0)
         executor = Executor(

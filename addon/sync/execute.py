@@ -280,6 +280,7 @@ class Executor:
             kind=kind,
             reason=reason,
             needs_solution=action.needs_solution if isinstance(action, Skip) else None,
+            needs_link=exc.link_key if isinstance(exc, AccountNotLinked) else None,
         )
         if entry.parked:
             self.outcome.add("parked")

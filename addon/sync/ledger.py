@@ -156,6 +156,7 @@ class Ledger:
         kind: PendingKind,
         reason: str,
         needs_solution: str | None = None,
+        needs_link: str | None = None,
     ) -> PendingChange:
         """Record the change as pending (or parked); returns the entry."""
         with self._lock:
@@ -177,6 +178,7 @@ class Ledger:
                 last_error=reason,
                 parked=parked,
                 needs_solution=needs_solution,
+                needs_link=needs_link,
                 first_failed_at=(previous.first_failed_at if previous else None) or self._clock(),
             )
             self._puts[event_id] = entry

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -24,6 +25,7 @@ class Call:
     meetingId: str | None  # noqa: N815 - JSON field name
     status: int
     outcome: str
+    at: float  # epoch seconds the call arrived (waits between calls show)
 
 
 @dataclass
@@ -101,7 +103,7 @@ class GraphState:
         with self._lock:
             result, faulted = self._decide(op, account, meeting_id, body or {})
             outcome = "fault" if faulted else ("applied" if result[0] < 400 else "rejected")
-            self._calls.append(Call(method, op, meeting_id, result[0], outcome))
+            self._calls.append(Call(method, op, meeting_id, result[0], outcome, time.time()))
             return result
 
     def _decide(

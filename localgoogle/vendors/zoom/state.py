@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -30,6 +31,7 @@ class Call:
     occurrenceId: str | None  # noqa: N815 - JSON field name
     status: int
     outcome: str
+    at: float  # epoch seconds the call arrived (waits between calls show)
 
 
 @dataclass
@@ -167,7 +169,9 @@ class ZoomState:
             status = result[0]
             outcome = "fault" if result[2].get("x-fault") else (
                 "applied" if status < 400 else "rejected")  # fmt: skip
-            self._calls.append(Call(method, op, meeting_id, occurrence, status, outcome))
+            self._calls.append(
+                Call(method, op, meeting_id, occurrence, status, outcome, time.time())
+            )
             headers = {k: v for k, v in result[2].items() if k != "x-fault"}
             return result[0], result[1], headers
 
