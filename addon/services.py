@@ -224,6 +224,7 @@ def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider],
             problems.append(f"ADDON_SOLUTIONS[{i}] ({solution.id!r}): {exc}")
             continue
         providers[solution.id] = provider
+        problems.extend(_linking_problems(settings, solution, provider))
         budget = call_budget(provider)
         if settings.lease_seconds < LEASE_TO_CALL_BUDGET * budget:
             need = int(LEASE_TO_CALL_BUDGET * budget + 0.999)
@@ -234,6 +235,31 @@ def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider],
                 f"set ADDON_LEASE_SECONDS to at least {need} or lower timeout_seconds"
             )
     return providers, problems
+
+
+def _linking_problems(
+    settings: Settings, solution: Solution, provider: ConferenceProvider
+) -> list[str]:
+    """A provider that acts as each user's linked account needs Google Sign-In (to confirm
+    who links) and, in production, https endpoints for its OAuth flow."""
+    spec = provider.account_link()
+    if spec is None:
+        return []
+    problems = []
+    if not settings.offline_consent:
+        problems.append(
+            f"solution {solution.id!r} ({solution.provider}) links each user's account: set "
+            "ADDON_OAUTH_CLIENT_ID and ADDON_OAUTH_CLIENT_SECRET (Google Sign-In confirms "
+            "the user who links)"
+        )
+    if settings.production:
+        for url in (spec.authorize_url, spec.token_url, spec.revoke_url):
+            if url is not None and not url.startswith("https://"):
+                problems.append(
+                    f"solution {solution.id!r}: the vendor's OAuth endpoint {url} must be "
+                    "https with ADDON_ENV=production"
+                )
+    return problems
 
 
 def _with_secret(solution: Solution, secret_key: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 
 * ``localgoogle.app.create_emulator_app()`` — Calendar API v3, control API, add-on host;
 * the fake conferencing server (``localgoogle.vendors.rest``) at ``/_conferencing``;
+* the fake vendors of ``localrun.vendors`` (Zoom at ``/_zoom``, Microsoft Graph at ``/_graph``);
 * the console (``localrun.console``) at ``/console`` (``/`` redirects there; ``/favicon.ico``
   answers the console's icon, so a browser's automatic request does not 404).
 
@@ -33,6 +34,7 @@ from localrun import console
 from localrun.config import CONFERENCING_PREFIX, HOST, PROJECT
 from localrun.console import favicon
 from localrun.timed_conferencing import TimedConferencingState
+from localrun.vendors import mount_vendors
 
 
 def create_local_emulator_app(
@@ -61,6 +63,7 @@ def create_local_emulator_app(
         conferencing = TimedConferencingState(join_base=join_base)
     app.extensions["conferencing"] = conferencing
     app.register_blueprint(conferencing_blueprint(conferencing), url_prefix=CONFERENCING_PREFIX)
+    mount_vendors(app)
     console.init_app(
         app,
         conferencing=conferencing,

@@ -135,9 +135,7 @@ def test_create_move_retitle_add_guest_delete(stack: Stack, vendor: Vendor) -> N
 
 def test_zoom_series_maps_to_a_recurring_meeting_and_its_occurrences(stack: Stack) -> None:
     vendor = ZOOM_VENDOR
-    event_id, meeting_id = conference(
-        stack, vendor, recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"]
-    )
+    event_id, meeting_id = conference(stack, vendor, recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     meeting = vendor.meetings(stack)[meeting_id]
     assert meeting["type"] == 8 and meeting["recurrence"]["type"] == 2
     assert len(meeting["occurrences"]) == 4
@@ -162,9 +160,7 @@ def test_zoom_series_maps_to_a_recurring_meeting_and_its_occurrences(stack: Stac
 
 def test_teams_series_is_one_meeting_and_occurrence_changes_are_no_ops(stack: Stack) -> None:
     vendor = TEAMS_VENDOR
-    event_id, meeting_id = conference(
-        stack, vendor, recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"]
-    )
+    event_id, meeting_id = conference(stack, vendor, recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     meeting = vendor.meetings(stack)[meeting_id]
     assert meeting["startDateTime"].startswith("2030-03-04T10:00:00")  # the first occurrence
     writes = len(vendor.writes(stack))
