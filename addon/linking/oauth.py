@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 from addon.providers.base import AccountLink
 from addon.providers.http import HttpTransport, TransportError
 
-TIMEOUT_SECONDS = 10.0
+# A refresh runs inside a provider call (the sync's lease and onCreate's answer wait for it).
+TIMEOUT_SECONDS = 5.0
 
 
 class TokenRefused(Exception):

@@ -13,7 +13,8 @@
   Google user was confirmed: the vendor's authorization under way, PKCE verifier sealed on it).
   ``advance_link_flow`` moves it one step in a transaction and ``take_link_flow`` deletes it in
   the transaction that reads it: each step can happen once. Flows older than
-  ``LINK_FLOW_LIFETIME`` are refused.
+  ``LINK_FLOW_LIFETIME`` are refused; ``expires_at`` lets a Datastore TTL policy delete the ones
+  abandoned halfway.
 
 Both are keyed by the user id (``sub``) of a verified Google ID token, never an email.
 """
@@ -180,7 +181,14 @@ class LinkRecords(DatastoreBase):
 
         entity = datastore.Entity(
             self._client.key(LINK_FLOW, flow.nonce),
-            exclude_from_indexes=("code_verifier", "email", "user_id", "solution_id", "stage"),
+            exclude_from_indexes=(
+                "code_verifier",
+                "email",
+                "user_id",
+                "solution_id",
+                "stage",
+                "expires_at",
+            ),
         )
         entity.update(
             {
@@ -190,6 +198,9 @@ class LinkRecords(DatastoreBase):
                 "stage": flow.stage,
                 "code_verifier": _dump(flow.code_verifier),
                 "created_at": flow.created_at,
+                # When the flow is of no use any more: a Datastore TTL policy on this property
+                # deletes abandoned flows (nothing reads it; expiry is checked on created_at).
+                "expires_at": flow.created_at + LINK_FLOW_LIFETIME,
             }
         )
         return entity
