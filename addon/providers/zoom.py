@@ -33,8 +33,10 @@ a contract). Zoom has no version precondition: a late update is not refused (the
 orders a calendar's updates).
 
 Errors: 401 (code 124, invalid token) → ``ProviderAccountExpired``; 429 (``Retry-After`` as
-seconds, an HTTP date or Zoom's ISO 8601 time) and 5xx → ``ProviderUnavailable``; other 4xx →
-``ProviderRefused``.
+seconds, an HTTP date or Zoom's ISO 8601 time; ``X-RateLimit-Type: Daily-limit`` without one
+waits for 00:00 GMT, when Zoom resets daily limits) and 5xx → ``ProviderUnavailable``; other
+4xx → ``ProviderRefused``. The exact 429 headers of Zoom's per-second limits could not be
+confirmed (its forum shows answers without ``Retry-After``); the fake sends seconds.
 
 Options: ``client_id``, ``client_secret`` (the Zoom app's, required), ``api_base_url``
 (default ``https://api.zoom.us/v2``), ``oauth_base_url`` (default ``https://zoom.us``),
@@ -196,6 +198,12 @@ def _retry_after(response: HttpResponse) -> float | None:
         # Zoom's daily limits answer an ISO 8601 time ("2020-05-31T00:00:00Z").
         when = datetime.fromisoformat((raw or "").replace("Z", "+00:00"))
     except ValueError:
+        if "daily" in response.headers.get("x-ratelimit-type", "").lower():
+            # A daily limit said without Retry-After (seen on Zoom's forum): it resets at
+            # 00:00 GMT, so nothing is worth trying before then.
+            now = datetime.now(UTC)
+            midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+            return (midnight - now).total_seconds()
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

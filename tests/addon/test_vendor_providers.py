@@ -235,6 +235,8 @@ def test_zoom_retry_after_reads_seconds_http_dates_and_iso_times() -> None:
         seconds = _retry_after(HttpResponse(429, b"", {"retry-after": value}))
         assert seconds is not None and 95 <= seconds <= 100
     assert _retry_after(HttpResponse(429, b"", {"retry-after": "soon"})) is None
+    daily = _retry_after(HttpResponse(429, b"", {"x-ratelimit-type": "Daily-limit"}))
+    assert daily is not None and 0 < daily <= 86400
 
 
 def test_zoom_account_link_uses_basic_auth_and_revocation() -> None:
