@@ -20,7 +20,9 @@ the token (``ProviderAccountExpired``) it refreshes and runs ``fn`` once more. R
 serialized per link: a claim is taken on the stored link by compare-and-set, and whoever loses
 waits for the winner's tokens instead of spending the same (rotating) refresh token; the new
 tokens are written only over the version the refresh started from. A refused refresh
-(``invalid_grant``) drops the link, once, and raises ``AccountNotLinked``.
+(``invalid_grant``) drops the link, once, and raises ``AccountNotLinked``; a refusal of the
+app itself (``invalid_client``: a rotated client secret) keeps every link and raises
+``ProviderRefused``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ EXPIRY_SKEW = timedelta(seconds=60)
 # How long a refresh claim holds, and how long another caller waits for its result.
 REFRESH_CLAIM = timedelta(seconds=20)
 REFRESH_WAIT_SECONDS = 5.0
+# Token-endpoint refusals of the app itself (RFC 6749 5.2), not of the user's grant: they do not
+# drop links. Any other refusal does (``invalid_grant`` by the RFC; Zoom is reported to answer
+# ``invalid_request`` "Invalid Token!" for a dead refresh token, which we could not confirm).
+APP_REFUSALS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type"})
 
 
 class AccountNotLinked(ProviderError):
@@ -415,6 +421,12 @@ class LinkedAccounts:
         try:
             tokens = oauth.refresh(self._http, spec, self._sealer.open(link.refresh_token, context))
         except oauth.TokenRefused as exc:
+            if exc.error in APP_REFUSALS:
+                # The vendor refused our app, not the user's grant (a rotated client secret):
+                # every link would fail alike, and none is the user's to mend. Keep them.
+                store.swap_link(link.with_(refreshing_until=None), link.version)
+                raise ProviderRefused(f"the vendor refused the app's credentials ({exc.error})",
+                                      exc.status) from None  # fmt: skip
             return self._drop(store, link, f"the vendor refused the stored link ({exc.error})")
         except oauth.TokenUnavailable as exc:
             store.swap_link(link.with_(refreshing_until=None), link.version)

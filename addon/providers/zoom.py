@@ -15,10 +15,13 @@ Zoom's Meetings API (developers.zoom.us, "Meetings"), acting as the linked accou
 **Idempotent create.** Zoom takes no idempotency key. The meeting's ``agenda`` carries a short
 reference derived from the key (``ref:<20 hex>``); before creating, the user's scheduled
 meetings are listed (at most ``LOOKUP_PAGES`` pages of 300) and a meeting carrying the
-reference is returned instead of a new one. Limits: one list call more per creation; a meeting
-the user deleted in Zoom, or whose agenda they edited, is not found (a new one is made); past
-meetings that Zoom stopped listing are not found either — replays happen within minutes, so
-this does not arise in practice.
+reference is returned instead of a new one. Two creations racing under one key both find
+nothing and both create; each then lists again and both keep the oldest meeting carrying the
+reference, deleting the others, so they converge on one. Limits: two list calls more per
+creation; a meeting the user deleted in Zoom, or whose agenda they edited, is not found (a new
+one is made); past meetings that Zoom stopped listing are not found either — replays happen
+within minutes, so this does not arise in practice; a list that lags behind a creation (not
+documented either way) lets a racing duplicate survive.
 
 **Mapping.** Time: the event's start in UTC (``…Z``) with its ``timeZone``; duration in whole
 minutes; an all-day event starts at 00:00 in its zone for 24 h. Guests: ``settings.
@@ -296,12 +299,34 @@ class ZoomProvider(ConferenceProvider):
     def create(self, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
         ref = reference(idempotency_key)
         found = self._find(ref)
-        if found is not None:
-            return meeting_from(self._call("GET", f"/meetings/{found}").json())
+        if found:
+            return self._get(self._converge(found))
         body = {**_body(request), "agenda": f"Google Calendar event ({ref})"}
-        return meeting_from(self._call("POST", "/users/me/meetings", body).json())
+        created = meeting_from(self._call("POST", "/users/me/meetings", body).json())
+        # Two creations racing under one key (a retry sent while the first was in flight) both
+        # found nothing and both created: each looks again, and both keep the oldest meeting
+        # carrying the reference and delete the others.
+        found = self._find(ref)
+        if len(found) > 1:
+            keep = self._converge(found)
+            if keep != created.meeting_id:
+                return self._get(keep)
+        return created
 
-    def _find(self, ref: str) -> str | None:
+    def _get(self, meeting_id: str) -> Meeting:
+        return meeting_from(self._call("GET", f"/meetings/{quote(meeting_id, safe='')}").json())
+
+    def _converge(self, ids: list[str]) -> str:
+        """The oldest (lowest id) of the meetings made under one key; the others deleted."""
+        keep = min(ids, key=lambda i: (len(i), i))
+        for other in ids:
+            if other != keep:
+                self._call("DELETE", f"/meetings/{quote(other, safe='')}", gone_is_success=True)
+        return keep
+
+    def _find(self, ref: str) -> list[str]:
+        """Ids of the user's scheduled meetings whose agenda carries ``ref``."""
+        found: list[str] = []
         token = ""
         for _ in range(LOOKUP_PAGES):
             params = {"type": "scheduled", "page_size": "300"}
@@ -309,14 +334,14 @@ class ZoomProvider(ConferenceProvider):
                 params["next_page_token"] = token
             page = self._call("GET", "/users/me/meetings", params=params).json()
             if not isinstance(page, dict):
-                return None
+                break
             for item in page.get("meetings") or ():
                 if isinstance(item, dict) and ref in str(item.get("agenda") or ""):
-                    return str(item.get("id"))
+                    found.append(str(item.get("id")))
             token = str(page.get("next_page_token") or "")
             if not token:
-                return None
-        return None
+                break
+        return found
 
     def update(self, meeting: Meeting, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
         self._call("PATCH", self._path(meeting), _body(request))

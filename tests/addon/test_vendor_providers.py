@@ -25,7 +25,7 @@ from addon.providers.base import (
     ProviderUnavailable,
     VendorAccount,
 )
-from addon.providers.http import HttpResponse
+from addon.providers.http import HttpResponse, RequestsTransport
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
 from addon.providers.teams import TeamsProvider
@@ -132,6 +132,37 @@ def test_zoom_create_is_idempotent_through_the_agenda_reference(zoom) -> None:
     other = provider.create(request(), idempotency_key="k2")
     assert first == again and other.meeting_id != first.meeting_id
     assert len(zoom[0].meetings()) == 2
+
+
+class RacingTransport(RequestsTransport):
+    """Another creation under the same key lands at Zoom just before ours (a retry sent while
+    the first attempt was in flight): the fake transport plays it once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raced = False
+
+    def send(self, method: str, url: str, **kwargs: Any) -> HttpResponse:
+        if method == "POST" and url.endswith("/users/me/meetings") and not self.raced:
+            self.raced = True
+            super().send(method, url, **kwargs)
+        return super().send(method, url, **kwargs)
+
+
+def test_zoom_racing_creations_under_one_key_converge_on_one_meeting(zoom) -> None:
+    state, url = zoom
+    racing = RacingTransport()
+    provider = ZoomProvider(
+        {"client_id": "zoom-client-id", "client_secret": "zoom-client-secret",
+         "api_base_url": url + "/v2", "oauth_base_url": url},
+        http=racing,
+    ).with_account(VendorAccount(access_token(state.oauth, "zoom-client-id",
+                                              "zoom-client-secret")))  # fmt: skip
+    meeting = provider.create(request(), idempotency_key="k1")
+    assert racing.raced
+    (left,) = state.meetings()
+    assert str(left["id"]) == meeting.meeting_id == "81000000001"  # the oldest stays
+    assert provider.create(request(), idempotency_key="k1") == meeting
 
 
 def test_zoom_series_occurrences_and_delete(zoom) -> None:

@@ -292,3 +292,23 @@ def test_concurrent_refreshes_spend_the_refresh_token_once(stack: Stack) -> None
     assert fresh.access_token != tokens[0]
     assert token_calls(stack).get("refresh_token") == 2
     assert stack.zoom.oauth.stats()["refused"] == {}
+
+
+def test_a_refusal_of_the_app_itself_keeps_every_link(stack: Stack) -> None:
+    """A rotated client secret makes the vendor refuse every refresh (``invalid_client``): that
+    is the operator's to fix, not each user's, so no link is dropped."""
+    from tests.e2e.linking_support import pick_linked
+
+    event_id = event(stack)
+    pick_linked(stack, event_id, ZOOM)
+    stack.zoom.oauth.expire_access_tokens()
+    stack.zoom.oauth._clients["zoom-client-id"] = "rotated"  # the app's secret changed
+    stack.calendar(ALICE).events().patch(
+        calendarId=ALICE, eventId=event_id, body={"summary": "Secret rotated"}
+    ).execute()
+    stack.settle()
+    (pending,) = stack.store.list_pending(ALICE)
+    assert pending.kind == "permanent" and not pending.parked
+    assert pending.last_error is not None and "invalid_client" in pending.last_error
+    held = stored_link(stack)
+    assert held is not None and held.usable and held.refreshing_until is None
