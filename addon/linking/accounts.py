@@ -56,7 +56,7 @@ from addon.providers.base import (
     VendorAccount,
 )
 from addon.providers.http import HttpTransport
-from addon.sealing import TokenSealer
+from addon.sealing import SealError, TokenSealer
 from addon.settings import Settings
 from addon.store.datastore import Store
 from addon.store.links import LinkFlow, VendorLink, link_context
@@ -78,6 +78,7 @@ REFRESH_WAIT_SECONDS = 5.0
 # Token-endpoint refusals of the app itself (RFC 6749 5.2), not of the user's grant: they do not
 # drop links. Any other refusal does (``invalid_grant`` by the RFC; Zoom is reported to answer
 # ``invalid_request`` "Invalid Token!" for a dead refresh token, which we could not confirm).
+UNOPENABLE = "the stored link cannot be opened with the current sealing keys"
 APP_REFUSALS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type"})
 
 
@@ -266,7 +267,10 @@ class LinkedAccounts:
         flow = store.take_link_flow(state.nonce, "vendor")
         if flow is None or flow.user_id != state.user_id or flow.code_verifier is None:
             raise LinkError("usedState", _USED, 410)
-        verifier = self._sealer.open(flow.code_verifier, _verifier_context(flow.nonce))
+        try:
+            verifier = self._sealer.open(flow.code_verifier, _verifier_context(flow.nonce))
+        except SealError:  # the sealing keys changed under the flow
+            raise LinkError("usedState", _USED, 410) from None
         try:
             tokens = oauth.exchange_code(
                 self._http,
@@ -317,7 +321,10 @@ class LinkedAccounts:
         link = store.get_link(solution_id, user_id)
         if link is not None and link.refresh_token is not None:
             context = link_context(solution_id, user_id)
-            oauth.revoke(self._http, spec, self._sealer.open(link.refresh_token, context))
+            try:
+                oauth.revoke(self._http, spec, self._sealer.open(link.refresh_token, context))
+            except SealError:
+                log.warning("unlink: the stored token does not open (keys rotated); forgotten")
         held = store.delete_link(solution_id, user_id)
         return solution_id, held
 
@@ -366,7 +373,13 @@ class LinkedAccounts:
 
     def _account(self, link: VendorLink) -> VendorAccount:
         assert link.access_token is not None
-        token = self._sealer.open(link.access_token, link_context(link.solution_id, link.user_id))
+        context = link_context(link.solution_id, link.user_id)
+        try:
+            token = self._sealer.open(link.access_token, context)
+        except SealError:
+            # Sealed under a key no longer configured (ADDON_TOKEN_KEYS rotated too far): the
+            # user must link again; nothing else can recover it. Dropped, so nothing retries.
+            return self._account(self._drop(self._store(), link, UNOPENABLE))
         return VendorAccount(token, link.vendor_user_id)
 
     def _lock(self, key: tuple[str, str]) -> threading.Lock:
@@ -419,7 +432,11 @@ class LinkedAccounts:
         if link.refresh_token is None:
             return self._drop(store, link, "the vendor gave no refresh token; link again")
         try:
-            tokens = oauth.refresh(self._http, spec, self._sealer.open(link.refresh_token, context))
+            refresh_token = self._sealer.open(link.refresh_token, context)
+        except SealError:
+            return self._drop(store, link, UNOPENABLE)
+        try:
+            tokens = oauth.refresh(self._http, spec, refresh_token)
         except oauth.TokenRefused as exc:
             if exc.error in APP_REFUSALS:
                 # The vendor refused our app, not the user's grant (a rotated client secret):

@@ -312,3 +312,28 @@ def test_a_refusal_of_the_app_itself_keeps_every_link(stack: Stack) -> None:
     assert pending.last_error is not None and "invalid_client" in pending.last_error
     held = stored_link(stack)
     assert held is not None and held.usable and held.refreshing_until is None
+
+
+def test_a_link_sealed_under_a_retired_key_is_dropped_once_and_asked_again(stack: Stack) -> None:
+    from addon.sealing import TokenSealer
+    from addon.store.links import link_context
+    from tests.e2e.linking_support import pick_linked
+
+    event_id = event(stack)
+    pick_linked(stack, event_id, ZOOM)
+    held = stored_link(stack)
+    assert held is not None
+    retired = TokenSealer("old", {"old": b"k" * 32})
+    sealed = retired.seal("zoom-at-x", link_context(ZOOM, sub(ALICE)))
+    assert stack.store.swap_link(held.with_(access_token=sealed), held.version)[0]
+    stack.calendar(ALICE).events().patch(
+        calendarId=ALICE, eventId=event_id, body={"summary": "Keys rotated"}
+    ).execute()
+    stack.settle()
+    (parked,) = stack.store.list_pending(ALICE)
+    assert parked.parked and parked.needs_link == f"{ZOOM}:{sub(ALICE)}"
+    dropped = stored_link(stack)
+    assert dropped is not None and not dropped.usable
+    assert dropped.reason is not None and "sealing keys" in dropped.reason
+    assert token_calls(stack).get("refresh_token", 0) == 0
+    auth_url(stack, ALICE, event_id, ALICE, ZOOM)  # the next pick asks to link again
