@@ -17,7 +17,8 @@ Teams...) so meetings are made as that account. One flow for every provider whos
    attention. Never a loop: a dropped link is not refreshed again.
 """
 
-from addon.linking.accounts import AccountNotLinked, LinkedAccounts, LinkError
+from addon.linking.accounts import LinkedAccounts
+from addon.linking.errors import AccountNotLinked, LinkError
 from addon.linking.state import STATE_MAX_AGE
 
 __all__ = ["STATE_MAX_AGE", "AccountNotLinked", "LinkError", "LinkedAccounts"]
