@@ -89,6 +89,10 @@ def create_app(
     from addon.web import join
 
     app.register_blueprint(join.bp)
+    # --- Account linking (issue 16): the pages behind Calendar's AUTHENTICATION error ---
+    from addon.web import link
+
+    app.register_blueprint(link.bp)
     if not settings.verify_id_tokens:
         log.warning(
             "ID-TOKEN VERIFICATION IS OFF: any caller is accepted. Local use only "

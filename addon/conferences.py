@@ -20,7 +20,13 @@
    duplicates compute the same key and end with one record and one meeting, while a new pick
    after the conference was removed gets a new meeting. A meeting of another of our
    solutions that the event had is deleted (its own delete key).
-7. First conference on the calendar -> subscribe it (``calendarSubscriptionActionMarkup``) and
+7. A solution whose vendor acts as one user (``account_link``, ``addon.linking``): the meeting
+   is made as the verified user's linked account and the record names that user as its
+   owner (the sync acts as the owner later). No usable link -> ``error`` AUTHENTICATION with
+   our own ``/link/<solution>/start?state=…`` (a signed, single-use, 10-minute link bound to
+   the user's ``sub``). Without a verified user there is nobody to bind a link to: PERMANENT
+   (logged), never an AUTHENTICATION loop nobody can complete.
+8. First conference on the calendar -> subscribe it (``calendarSubscriptionActionMarkup``) and
    take the initial sync token; if that fails the calendar is marked for a full sync.
 """
 
@@ -33,6 +39,7 @@ from addon.auth import AuthError, VerifiedUser
 from addon.calendar.errors import CalendarError
 from addon.conference_data import owner_parameters
 from addon.event_object import EventObject
+from addon.linking import AccountNotLinked
 from addon.markup import (
     MarkupError,
     conference_data_markup,
@@ -49,7 +56,7 @@ from addon.providers.base import (
 from addon.scheduling import on_trigger
 from addon.services import Services
 from addon.settings import Solution
-from addon.store.errors import Contention
+from addon.store.errors import Contention, StoreError
 from addon.store.preferences import apply_preferences, shape_meeting
 from addon.store.records import Conference
 from addon.sync.keys import create_key, delete_key, next_generation
@@ -110,10 +117,21 @@ def create_conference(
     source = event or ev.event_stub()
 
     existing, calendar_state = store.creation_view(calendar_id, event_id)
+    provider = services.providers[solution.id]
+    needs_link = provider.account_link() is not None
+    if needs_link and verified is None:
+        log.warning(
+            "solution needs a linked account but the user is not verified: refused",
+            extra={"json_fields": {"solution": solution.id}},
+        )
+        return _error(solution, "PERMANENT")
     if existing is not None and existing.live and existing.solution_id == solution.id:
+        # Picking again is how a user whose link was dropped mends it: ask to link.
+        acting = verified.user_id if verified is not None else None
+        if needs_link and acting and not services.links.linked(f"{solution.id}:{acting}"):
+            return _link_first(services, solution, verified)
         conference = existing
     else:
-        provider = services.providers[solution.id]
         request = meeting_request(calendar_id, event_id, solution, source)
         # The user's settings page: recording for a recorded solution, dial-in or not.
         prefs = store.get_preferences(verified.user_id) if verified else None
@@ -121,8 +139,13 @@ def create_conference(
             request = apply_preferences(request, prefs)
         generation = next_generation(existing)
         key = create_key(solution.id, calendar_id, event_id, generation)
+        owner = verified.user_id if verified else None
         try:
-            meeting = provider.create(request, idempotency_key=key)
+            meeting = services.links.call_as(
+                provider, solution.id, owner, lambda p: p.create(request, idempotency_key=key)
+            )
+        except AccountNotLinked:
+            return _link_first(services, solution, verified)
         except ProviderAuthRequired as exc:
             return _error(solution, "AUTHENTICATION", exc.authentication_url)
         except ProviderUnavailable:
@@ -134,7 +157,7 @@ def create_conference(
         if prefs is not None:
             meeting = shape_meeting(meeting, prefs)
         record = Conference.new(
-            calendar_id, event_id, solution.id, meeting, source, "create", generation
+            calendar_id, event_id, solution.id, meeting, source, "create", generation, owner
         )
         try:
             conference, inserted, replaced = store.save_creation(record)
@@ -209,13 +232,32 @@ def _unverified_user(token: str) -> VerifiedUser | None:
     return VerifiedUser(sub, email.lower())
 
 
+def _link_first(
+    services: Services, solution: Solution, user: VerifiedUser | None
+) -> dict[str, Any]:
+    """AUTHENTICATION with our linking page for ``user`` (see step 7)."""
+    assert user is not None  # checked before the provider was called
+    try:
+        url = services.links.start_url(user, solution.id)
+    except StoreError:
+        return _error(solution, "TEMPORARY")
+    except ValueError as exc:  # an authenticationUrl Calendar could not show
+        log.error("linking URL refused: %s", exc)
+        return _error(solution, "PERMANENT")
+    return _error(solution, "AUTHENTICATION", url)
+
+
 def _retire(services: Services, old: Conference) -> None:
     """The user switched the event to another of our solutions: the old meeting goes."""
     provider = services.providers.get(old.solution_id)
+    key = delete_key(old.solution_id, old.conference_id)
     try:
         if provider is not None:
-            provider.delete(
-                old.meeting, idempotency_key=delete_key(old.solution_id, old.conference_id)
+            services.links.call_as(
+                provider,
+                old.solution_id,
+                old.owner_id,
+                lambda p: p.delete(old.meeting, idempotency_key=key),
             )
     except ProviderError as exc:
         log.warning("could not delete the replaced meeting: %s", type(exc).__name__)

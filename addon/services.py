@@ -22,7 +22,9 @@ from addon.calendar.client import CalendarClient, RetryPolicy
 from addon.credentials.access import CalendarAccess
 from addon.credentials.delegation import Delegation
 from addon.credentials.offline import OfflineConsent
+from addon.linking import LinkedAccounts
 from addon.providers.base import ConferenceProvider
+from addon.providers.http import RequestsTransport
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
 from addon.sealing import TokenSealer
@@ -61,6 +63,7 @@ class Services:
     _engine: SyncEngine | None = field(default=None, init=False)
     _queue: SyncQueue | None = field(default=None, init=False)
     _access: CalendarAccess | None = field(default=None, init=False)
+    _links: LinkedAccounts | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
@@ -142,6 +145,7 @@ class Services:
                     retry_max_seconds=self.settings.retry_max_seconds,
                     pool_size=self.settings.sync_pool_size,
                     check_interval_seconds=self.settings.check_interval_seconds,
+                    accounts=self._linked_accounts(),
                 )
             return self._engine
 
@@ -169,6 +173,25 @@ class Services:
             if self._access is None:
                 self._access = _build_access(self)
             return self._access
+
+    @property
+    def links(self) -> LinkedAccounts:
+        """Users' linked vendor accounts (``addon.linking``), built on first use."""
+        with self._lock:
+            return self._linked_accounts()
+
+    def _linked_accounts(self) -> LinkedAccounts:
+        # Called with self._lock held.
+        if self._links is None:
+            self._links = LinkedAccounts(
+                self.settings,
+                lambda: self.store,
+                self.sealer,
+                self.providers,
+                RequestsTransport(),
+                self.user_verifier,
+            )
+        return self._links
 
     @property
     def queue(self) -> SyncQueue:
@@ -201,6 +224,7 @@ def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider],
             problems.append(f"ADDON_SOLUTIONS[{i}] ({solution.id!r}): {exc}")
             continue
         providers[solution.id] = provider
+        problems.extend(_linking_problems(settings, solution, provider))
         budget = call_budget(provider)
         if settings.lease_seconds < LEASE_TO_CALL_BUDGET * budget:
             need = int(LEASE_TO_CALL_BUDGET * budget + 0.999)
@@ -211,6 +235,31 @@ def _build_providers(settings: Settings) -> tuple[dict[str, ConferenceProvider],
                 f"set ADDON_LEASE_SECONDS to at least {need} or lower timeout_seconds"
             )
     return providers, problems
+
+
+def _linking_problems(
+    settings: Settings, solution: Solution, provider: ConferenceProvider
+) -> list[str]:
+    """A provider that acts as each user's linked account needs Google Sign-In (to confirm
+    who links) and, in production, https endpoints for its OAuth flow."""
+    spec = provider.account_link()
+    if spec is None:
+        return []
+    problems = []
+    if not settings.offline_consent:
+        problems.append(
+            f"solution {solution.id!r} ({solution.provider}) links each user's account: set "
+            "ADDON_OAUTH_CLIENT_ID and ADDON_OAUTH_CLIENT_SECRET (Google Sign-In confirms "
+            "the user who links)"
+        )
+    if settings.production:
+        for url in (spec.authorize_url, spec.token_url, spec.revoke_url):
+            if url is not None and not url.startswith("https://"):
+                problems.append(
+                    f"solution {solution.id!r}: the vendor's OAuth endpoint {url} must be "
+                    "https with ADDON_ENV=production"
+                )
+    return problems
 
 
 def _with_secret(solution: Solution, settings: Settings) -> dict[str, Any]:

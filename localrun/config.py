@@ -6,9 +6,11 @@ tests that build the same stack in-process cannot drift apart:
 * ``LocalPorts`` — backend (the add-on under gunicorn), emulator (Calendar API, add-on host,
   fake conferencing server and console in one process) and the Datastore emulator.
 * ``backend_env(ports)`` — the ``ADDON_*`` variables the add-on reads (``addon.settings``).
-  Locally both solutions use the ``rest`` provider against the fake conferencing server
+  Locally two solutions use the ``rest`` provider against the fake conferencing server
   mounted on the emulator at ``/_conferencing``, so the console can show meeting state and
-  inject outages; production defaults to the ``jitsi`` provider (``settings.DEFAULT_SOLUTIONS``).
+  inject outages, and one more per fake vendor (``localrun.vendors``: Zoom at ``/_zoom``,
+  Teams at ``/_graph``, each behind account linking); production defaults to the ``jitsi``
+  provider (``settings.DEFAULT_SOLUTIONS``).
 * ``stack_environment(ports, environ)`` — ``backend_env`` merged with the caller's own
   ``ADDON_*`` variables: the ones that wire the add-on to the emulators (``WIRED``) are the
   stack's, whatever the environment says; the local defaults in ``ADJUSTABLE`` give way to the
@@ -31,11 +33,13 @@ import requests
 from addon.credentials.offline import CALLBACK_PATH
 from addon.credentials.signin import SIGNIN_CALLBACK_PATH
 from addon.deployment import render
+from addon.linking.accounts import GOOGLE_CALLBACK_PATH
 from addon.settings import LOCAL_TASKS_QUEUE, Settings
 from addon.tasks.queue import SyncQueue
 from localgoogle.addon_host.keys import DEFAULT_OAUTH_CLIENT_ID
 from localgoogle.apps_script import DEFAULT_BRIDGE_CLIENT_ID
 from localgoogle.oauth import DEFAULT_CLIENT_SECRET
+from localrun.vendors import vendor_solutions
 
 HOST = "127.0.0.1"
 PROJECT = "local-addon"
@@ -69,9 +73,13 @@ class LocalPorts:
         return f"{HOST}:{self.datastore}"
 
 
-def local_solutions(conferencing_url: str) -> list[dict[str, object]]:
-    """The two solutions, both on the fake conferencing server (``rest`` provider)."""
+def local_solutions(
+    conferencing_url: str, emulator_url: str | None = None
+) -> list[dict[str, object]]:
+    """The two solutions on the fake conferencing server (``rest`` provider), and with
+    ``emulator_url`` one more per fake vendor mounted there (``localrun.vendors``)."""
     options = {"base_url": conferencing_url}
+    vendors = vendor_solutions(emulator_url) if emulator_url else []
     return [
         {
             "id": "web-conference",
@@ -87,6 +95,7 @@ def local_solutions(conferencing_url: str) -> list[dict[str, object]]:
             "provider": "rest",
             "options": options,
         },
+        *vendors,
     ]
 
 
@@ -105,7 +114,7 @@ def backend_env(
         "ADDON_CALENDAR_API_ENDPOINT": f"{emulator}/calendar/v3/",
         "ADDON_DATASTORE_PROJECT": project,
         "DATASTORE_EMULATOR_HOST": ports.datastore_host,
-        "ADDON_SOLUTIONS": json.dumps(local_solutions(emulator + CONFERENCING_PREFIX)),
+        "ADDON_SOLUTIONS": json.dumps(local_solutions(emulator + CONFERENCING_PREFIX, emulator)),
         "ADDON_SYNC_MODE": sync_mode,
         "ADDON_TASKS_API_ENDPOINT": emulator,
         "ADDON_TASKS_QUEUE": LOCAL_TASKS_QUEUE,
@@ -209,6 +218,8 @@ def bootstrap(
                 "redirectUris": [
                     settings.endpoint_url(CALLBACK_PATH),
                     settings.endpoint_url(SIGNIN_CALLBACK_PATH),
+                    # Google Sign-In of account linking (issue 16).
+                    settings.endpoint_url(GOOGLE_CALLBACK_PATH),
                 ],
             },
             timeout=10,

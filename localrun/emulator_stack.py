@@ -4,9 +4,9 @@
 
 * ``localgoogle.app.create_emulator_app()`` — Calendar API v3, control API, add-on host;
 * the fake conferencing server (``localgoogle.vendors.rest``) at ``/_conferencing``;
-* the fake vendors (``localgoogle.vendors``): Daily at ``/_daily`` (API ``/_daily/v1``),
-  BigBlueButton at ``/_bbb`` (API ``/_bbb/bigbluebutton/api``), Webex at ``/_webex`` (API and
-  OAuth ``/_webex/v1``), each with its control API under ``…/_control/``;
+* the fake vendors of ``localrun.vendors``: Zoom at ``/_zoom``, Microsoft Graph at ``/_graph``,
+  Daily at ``/_daily``, BigBlueButton at ``/_bbb``, Webex at ``/_webex``, each with its
+  control API;
 * the console (``localrun.console``) at ``/console`` (``/`` redirects there; ``/favicon.ico``
   answers the console's icon, so a browser's automatic request does not 404).
 
@@ -31,14 +31,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from addon.store.datastore import Store
 from localgoogle.app import create_emulator_app
 from localgoogle.server import make_keepalive_server
-from localgoogle.vendors.bbb import BbbState, bbb_blueprint
-from localgoogle.vendors.daily import DailyState, daily_blueprint
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
-from localgoogle.vendors.webex import WebexState, webex_blueprint
 from localrun import console
 from localrun.config import CONFERENCING_PREFIX, HOST, PROJECT
 from localrun.console import favicon
 from localrun.timed_conferencing import TimedConferencingState
+from localrun.vendors import mount_vendors
 
 
 def create_local_emulator_app(
@@ -67,12 +65,7 @@ def create_local_emulator_app(
         conferencing = TimedConferencingState(join_base=join_base)
     app.extensions["conferencing"] = conferencing
     app.register_blueprint(conferencing_blueprint(conferencing), url_prefix=CONFERENCING_PREFIX)
-    # Issue 16's vendors, each with its state on app.extensions for the console and tests.
-    daily, bbb, webex = DailyState(), BbbState(), WebexState()
-    app.extensions.update(daily=daily, bbb=bbb, webex=webex)
-    app.register_blueprint(daily_blueprint(daily), url_prefix="/_daily")
-    app.register_blueprint(bbb_blueprint(bbb), url_prefix="/_bbb")
-    app.register_blueprint(webex_blueprint(webex), url_prefix="/_webex")
+    mount_vendors(app)
     console.init_app(
         app,
         conferencing=conferencing,

@@ -232,3 +232,30 @@ def test_only_google_api_cores_python_version_warning_is_filtered() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert loud.returncode == 1 and "FutureWarning" in loud.stderr
+
+
+def _vendor_solutions(oauth_base: str) -> str:
+    return json.dumps([{
+        "id": "zoom-meeting", "name": "Zoom", "logoUrl": "https://x.example/z.png",
+        "provider": "zoom", "options": {"client_id": "c", "client_secret": "s",
+                                        "oauth_base_url": oauth_base},
+    }])  # fmt: skip
+
+
+def test_linked_account_solutions_need_google_sign_in_and_https_vendor_endpoints() -> None:
+    """Issue 16: who links an account is confirmed with Google Sign-In (the add-on's OAuth
+    client), and in production the vendor's OAuth endpoints must be https."""
+    from addon.services import Services
+
+    env = {**PRODUCTION, "ADDON_SOLUTIONS": _vendor_solutions("http://zoom.example")}
+    with pytest.raises(SettingsError) as info:
+        Services.build(from_env(env))
+    text = str(info.value)
+    assert "ADDON_OAUTH_CLIENT_ID and ADDON_OAUTH_CLIENT_SECRET" in text
+    assert "http://zoom.example/oauth/token must be https" in text
+    env.update(
+        ADDON_SOLUTIONS=_vendor_solutions("https://zoom.us"),
+        ADDON_OAUTH_CLIENT_ID="1-x.apps.googleusercontent.com",
+        ADDON_OAUTH_CLIENT_SECRET="secret",
+    )
+    assert "zoom-meeting" in Services.build(from_env(env)).providers

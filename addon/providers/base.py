@@ -155,6 +155,9 @@ class AccountLink:
     scopes: tuple[str, ...]
     revoke_url: str | None = None
     extra_authorize: Mapping[str, str] = field(default_factory=dict)
+    # How the client authenticates at the token (and revoke) endpoint (RFC 6749 2.3.1): HTTP
+    # Basic (Zoom requires it) or the client secret in the form body (Microsoft's default).
+    client_auth: Literal["basic", "post"] = "post"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ _BUILTIN_MODULES = (
     "addon.providers.daily",
     "addon.providers.bbb",
     "addon.providers.webex",
+    "addon.providers.zoom",
+    "addon.providers.teams",
 )
 
 

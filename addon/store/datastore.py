@@ -11,6 +11,7 @@ consistently with ancestor queries and updated together in transactions):
 * ``OfflineGrant`` / ``ConsentFlow`` (``grants``): users' offline consent, consent under way.
 * ``Channel``    key ``(Channel, channel_id)`` (``channels``): the push channels we opened.
 * ``UserPreferences`` key ``(UserPreferences, sub)`` (``preferences``): a user's settings.
+* ``VendorLink`` / ``LinkFlow`` (``links``): users' linked vendor accounts, linking under way.
 
 Writes made by a sync go through ``commit_batch``: one transaction per chunk that first
 checks the writer still holds the calendar's lease (**fencing**: a process that lost its lease
@@ -22,7 +23,7 @@ wins) and never over a record made from a newer event version.
 ``base`` (client, keys, retried transactions), ``calendars`` (calendar state and the lease),
 ``conferences`` (per-event records and the fenced batch commit), ``history`` (sync runs),
 ``grants`` (offline consent), ``channels`` (push channels), ``preferences`` (users' settings),
-``overview`` (the operators' status page).
+``links`` (vendor accounts), ``overview`` (the operators' status page).
 Property names live in ``addon.store.entities``.
 """
 
@@ -32,6 +33,7 @@ from addon.store.channels import ChannelRecords
 from addon.store.conferences import BatchResult, ConferenceRecords
 from addon.store.grants import GrantRecords
 from addon.store.history import SyncHistory
+from addon.store.links import LinkRecords
 from addon.store.overview import OverviewQueries
 from addon.store.preferences import PreferenceRecords
 
@@ -45,6 +47,7 @@ class Store(
     GrantRecords,
     PreferenceRecords,
     OverviewQueries,
+    LinkRecords,
 ):
     """Datastore-backed state of the add-on (see the module docstring). ``ChannelRecords``
     extends ``CalendarRecords``: a channel swap writes the calendar state in one transaction."""

@@ -56,8 +56,9 @@ CONFERENCE_UNINDEXED = (
     "generation",
     "version",
     "updated_at",
+    "owner_id",
 )
-PENDING_UNINDEXED = ("event", "last_error", "action", "meeting_id", "needs_solution")
+PENDING_UNINDEXED = ("event", "last_error", "action", "meeting_id", "needs_solution", "needs_link")
 
 
 def calendar_to_props(s: CalendarState) -> dict[str, Any]:
@@ -135,6 +136,7 @@ def conference_to_props(c: Conference) -> dict[str, Any]:
         "version": c.version,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
+        "owner_id": c.owner_id,
     }
 
 
@@ -161,6 +163,7 @@ def conference_from_entity(e: Any) -> Conference:
         version=int(e.get("version", 0)),
         created_at=e.get("created_at"),
         updated_at=e.get("updated_at"),
+        owner_id=e.get("owner_id"),
     )
 
 
@@ -174,6 +177,7 @@ def pending_to_props(p: PendingChange) -> dict[str, Any]:
         "last_error": p.last_error,
         "parked": p.parked,
         "needs_solution": p.needs_solution,
+        "needs_link": p.needs_link,
         "first_failed_at": p.first_failed_at,
         "updated_at": p.updated_at,
     }
@@ -191,6 +195,7 @@ def pending_from_entity(calendar_id: str, e: Any) -> PendingChange:
         last_error=e.get("last_error"),
         parked=bool(e.get("parked", False)),
         needs_solution=e.get("needs_solution"),
+        needs_link=e.get("needs_link"),
         first_failed_at=e.get("first_failed_at"),
         updated_at=e.get("updated_at"),
     )

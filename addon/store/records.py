@@ -274,6 +274,10 @@ class Conference:
     version: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The verified Google user (``sub``) who picked the solution: a vendor that acts as one
+    # user (a linked account, ``addon.linking``) is called as this user's account. None on
+    # records written before owners were kept, and when nobody was verified.
+    owner_id: str | None = None
 
     def with_(self, **changes: Any) -> Conference:
         return replace(self, **changes)
@@ -298,6 +302,7 @@ class Conference:
         event: Mapping[str, Any],
         origin: ConferenceOrigin = "create",
         generation: int = 0,
+        owner_id: str | None = None,
     ) -> Conference:
         """A fresh record for a meeting just created for ``event`` (not yet confirmed)."""
         return cls(
@@ -309,6 +314,7 @@ class Conference:
             snapshot=EventSnapshot.from_event(event),
             origin=origin,
             generation=generation,
+            owner_id=owner_id,
         )  # fmt: skip
 
 
@@ -431,5 +437,8 @@ class PendingChange:
     parked: bool = False
     # The solution the change waits for (it was not configured): replayed once it is again.
     needs_solution: str | None = None
+    # The linked account the change waits for (``"<solution id>:<Google user id>"``: the
+    # meeting's owner must link again): replayed once that link works again.
+    needs_link: str | None = None
     first_failed_at: datetime | None = None
     updated_at: datetime | None = None

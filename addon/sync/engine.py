@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 
 from addon.calendar.client import CalendarClient
 from addon.calendar.errors import CalendarUnavailable, SyncTokenInvalid
+from addon.linking import LinkedAccounts
 from addon.providers.base import ConferenceProvider
 from addon.settings import Solution
 from addon.store.calendars import MissingSeen
@@ -85,8 +86,10 @@ class SyncEngine:
         rng: random.Random | None = None,
         pool_size: int = 8,
         check_interval_seconds: float = 86400.0,
+        accounts: LinkedAccounts | None = None,
     ) -> None:
         self._store = store
+        self._accounts = accounts
         self._check_interval = check_interval_seconds
         self._pool_size = pool_size
         self._providers = providers
@@ -196,6 +199,9 @@ class SyncEngine:
         for event_id, change in pending.items():
             # Parked for a solution that is configured again, or a person asked to retry.
             back = change.needs_solution is not None and change.needs_solution in self._solutions
+            # Parked because the owner's link was gone, and the owner linked again since.
+            if change.needs_link is not None and self._accounts is not None:
+                back = back or self._accounts.linked(change.needs_link)
             if change.parked and (retry_parked or back):
                 pending[event_id] = dataclasses.replace(change, parked=False, attempts=0)
         executor = Executor(
@@ -209,6 +215,8 @@ class SyncEngine:
             pending=pending,
             provider_backoff=self._provider_backoff,
             pool_size=self._pool_size,
+            accounts=self._accounts,
+            default_owner=state.sync_user_id if state else None,
         )
         reader = Reader(
             store=self._store,

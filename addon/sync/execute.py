@@ -17,6 +17,11 @@ Provider calls with bounded retries live in ``provider_calls``, the If-Match wri
   Calendar 403) -> ``permanent``: tried again on the next syncs, then *parked* after
   ``PERMANENT_ATTEMPTS`` with its reason. Either way the rest of the calendar goes on; only a
   failure of the listing itself stops a run (the engine's business).
+* **Linked accounts.** A vendor that acts as one user (``account_link``) is called as the
+  linked account of the meeting's owner (``Conference.owner_id``; a copy's meeting is owned by
+  the calendar's syncing user), through ``LinkedAccounts.call_as`` (refresh on expiry, and once
+  after a refused token). No usable link (never linked, unlinked, refresh refused) ->
+  ``attention``: parked at once with the reason, never retried in a loop.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from addon.conference_data import (
     join_digest,
     owner_parameters,
 )
+from addon.linking import AccountNotLinked, LinkedAccounts
 from addon.providers.base import (
     ConferenceProvider,
     Meeting,
@@ -138,8 +144,13 @@ class Executor:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         pool_size: int = 1,
+        accounts: LinkedAccounts | None = None,
+        default_owner: str | None = None,
     ) -> None:
         self._store = store
+        self._accounts = accounts
+        # Who owns a meeting the sync makes itself (a copy's): the calendar's syncing user.
+        self._default_owner = default_owner
         self.pool_size = pool_size  # provider calls in flight at once (addon.sync.batch)
         self._pool: ThreadPoolExecutor | None = None
         self._calendar = calendar
@@ -215,6 +226,23 @@ class Executor:
     def _call(self, solution_id: str, kind: str, fn: Callable[[], Any]) -> Any:
         return self._calls.call(solution_id, kind, fn)
 
+    def _call_as(
+        self,
+        solution_id: str,
+        owner_id: str | None,
+        kind: str,
+        fn: Callable[[ConferenceProvider], Any],
+    ) -> Any:
+        """``fn(provider)`` with the provider acting as ``owner_id``'s linked account when it
+        needs one (see the module docstring)."""
+        provider = self._providers[solution_id]
+        accounts = self._accounts
+        if accounts is None or provider.account_link() is None:
+            return self._call(solution_id, kind, lambda: fn(provider))
+        return self._call(
+            solution_id, kind, lambda: accounts.call_as(provider, solution_id, owner_id, fn)
+        )
+
     # ---- one action ---------------------------------------------------------------------
     def run(self, action: Action, event: Mapping[str, Any]) -> None:
         """Apply one action; a failure is recorded on its event, never raised (except the
@@ -224,6 +252,8 @@ class Executor:
                 self._skip(action, event)
                 return
             self._apply(action)
+        except AccountNotLinked as exc:
+            self._fail(event, action, "attention", exc)
         except (ProviderUnavailable, RetryLater, CalendarUnavailable) as exc:
             self._fail(event, action, "retry", exc)
         except (ProviderError, Forbidden, BadRequest) as exc:
@@ -251,6 +281,7 @@ class Executor:
             kind=kind,
             reason=reason,
             needs_solution=action.needs_solution if isinstance(action, Skip) else None,
+            needs_link=exc.link_key if isinstance(exc, AccountNotLinked) else None,
         )
         if entry.parked:
             self.outcome.add("parked")
@@ -270,12 +301,12 @@ class Executor:
             return
         if record.solution_id not in self._providers:
             return
-        provider = self._providers[record.solution_id]
         try:
-            self._call(
+            self._call_as(
                 record.solution_id,
+                record.owner_id,
                 "delete",
-                lambda: provider.delete(
+                lambda p: p.delete(
                     record.meeting,
                     idempotency_key=delete_key(record.solution_id, record.conference_id),
                 ),
@@ -305,22 +336,25 @@ class Executor:
 
     def _delete(self, action: DeleteMeeting) -> None:
         conf = self._current(action.conference)
-        provider, _ = self._provider(conf.solution_id)
         key = delete_key(conf.solution_id, conf.conference_id)
-        self._call(
-            conf.solution_id, "delete", lambda: provider.delete(conf.meeting, idempotency_key=key)
+        self._call_as(
+            conf.solution_id,
+            conf.owner_id,
+            "delete",
+            lambda p: p.delete(conf.meeting, idempotency_key=key),
         )
         self._stage(conf.with_(state="deleted"))
 
     def _update(self, action: UpdateMeeting) -> None:
         conf, event = self._current(action.conference), action.event
-        provider, solution = self._provider(conf.solution_id)
+        _, solution = self._provider(conf.solution_id)
         request = meeting_request(conf.calendar_id, conf.event_id, solution, event)
         key = update_key(conf.solution_id, conf.conference_id, action.snapshot.etag)
-        meeting: Meeting = self._call(
+        meeting: Meeting = self._call_as(
             conf.solution_id,
+            conf.owner_id,
             "update",
-            lambda: provider.update(conf.meeting, request, idempotency_key=key),
+            lambda p: p.update(conf.meeting, request, idempotency_key=key),
         )
         meeting = carry_dial_in_choice(conf.meeting, meeting)
         carried = carried_conference(event)
@@ -348,7 +382,6 @@ class Executor:
 
     def _occurrence(self, action: ChangeOccurrence) -> None:
         series, event = self._current(action.series), action.event
-        provider, _ = self._provider(series.solution_id)
         snap = EventSnapshot.from_event(event)
         original = event.get("originalStartTime")
         change = OccurrenceChange(
@@ -362,10 +395,11 @@ class Executor:
         key = occurrence_key(
             series.solution_id, series.conference_id, change.occurrence_event_id, action.fingerprint
         )
-        self._call(
+        self._call_as(
             series.solution_id,
+            series.owner_id,
             "occurrence",
-            lambda: provider.update_occurrence(series.meeting, change, idempotency_key=key),
+            lambda p: p.update_occurrence(series.meeting, change, idempotency_key=key),
         )
         current = self._current(series)  # several occurrences of one series per page
         occurrences = {**current.occurrences, change.occurrence_event_id: action.fingerprint}
@@ -374,23 +408,26 @@ class Executor:
     def _copy(self, action: CreateForCopy) -> None:
         event = action.event
         event_id = str(event.get("id"))
-        provider, solution = self._provider(action.solution_id)
+        _, solution = self._provider(action.solution_id)
         request = meeting_request(self._calendar_id, event_id, solution, event)
         previous = self.latest.get(event_id) or action.previous
         generation = next_generation(previous)
         key = create_key(solution.id, self._calendar_id, event_id, generation)
-        meeting: Meeting = self._call(
-            solution.id, "create", lambda: provider.create(request, idempotency_key=key)
+        owner = self._default_owner
+        meeting: Meeting = self._call_as(
+            solution.id, owner, "create", lambda p: p.create(request, idempotency_key=key)
         )
         record = Conference.new(
-            self._calendar_id, event_id, solution.id, meeting, event, "copy", generation
+            self._calendar_id, event_id, solution.id, meeting, event, "copy", generation, owner
         ).with_(version=previous.version if previous else 0)
         self._stage(record)
         if event_id in self.flush():
             # A creation for this very event landed meanwhile (the user picked a solution on
             # the copy): it owns the event now, so ours would be left behind. Undo it.
             key = delete_key(solution.id, meeting.meeting_id)
-            self._call(solution.id, "delete", lambda: provider.delete(meeting, idempotency_key=key))
+            self._call_as(
+                solution.id, owner, "delete", lambda p: p.delete(meeting, idempotency_key=key)
+            )
             return
         self._write_back(self.latest[event_id], event)
 

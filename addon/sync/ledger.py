@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from addon.calendar.errors import BadRequest, CalendarUnavailable, Forbidden
+from addon.linking import AccountNotLinked
 from addon.providers.base import ProviderAuthRequired, ProviderError, ProviderUnavailable
 from addon.store.datastore import Store
 from addon.store.records import Conference, PendingChange, PendingKind
@@ -49,6 +50,8 @@ def describe_failure(exc: BaseException) -> str:
         return f"Calendar refused the change as invalid ({exc.status} {exc.reason})"
     if isinstance(exc, CalendarUnavailable):
         return f"Calendar is unavailable ({exc.status or 'no answer'}); retried later"
+    if isinstance(exc, AccountNotLinked):
+        return f"the meeting's owner must link their account again ({str(exc)[:200]})"
     if isinstance(exc, ProviderAuthRequired):
         return "the conferencing system asks the meeting's owner to sign in again"
     if isinstance(exc, ProviderUnavailable):
@@ -153,6 +156,7 @@ class Ledger:
         kind: PendingKind,
         reason: str,
         needs_solution: str | None = None,
+        needs_link: str | None = None,
     ) -> PendingChange:
         """Record the change as pending (or parked); returns the entry."""
         with self._lock:
@@ -174,6 +178,7 @@ class Ledger:
                 last_error=reason,
                 parked=parked,
                 needs_solution=needs_solution,
+                needs_link=needs_link,
                 first_failed_at=(previous.first_failed_at if previous else None) or self._clock(),
             )
             self._puts[event_id] = entry

@@ -108,6 +108,8 @@ class Console:
     # and, per calendar, which host mode picks go through ("http" unless chosen otherwise).
     bridge_url: str | None = None
     host_modes: dict[str, str] = field(default_factory=dict)
+    # Per user, the last pick that answered AUTHENTICATION: (solution name, the linking page).
+    link_prompts: dict[str, tuple[str, str]] = field(default_factory=dict)
     _store: Store | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 

@@ -173,8 +173,13 @@ def _pick(
     if answer.get("requestedScopes"):
         return f"The add-on asked for more permissions: {', '.join(answer['requestedScopes'])}."
     error = answer.get("error")
+    if error and error.get("type") == "AUTHENTICATION" and error.get("authenticationUrl"):
+        # Calendar shows a "sign in" link here; so does the console (account linking).
+        console.link_prompts[user] = (name, str(error["authenticationUrl"]))
+        return f"{name}: link your account first (follow the link above), then pick it again."
     if error:
         return f"{name}: the add-on answered a conference error ({error.get('type')})."
+    console.link_prompts.pop(user, None)
     if not answer.get("applied"):
         return f"{name}: the add-on answered, but the event does not exist (yet)."
     return f"{name} added to the event."

@@ -50,6 +50,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "console/index.html",
         board=board.gather(_console(), user),
+        link_prompt=_console().link_prompts.get(user),
         default_start=actions.default_start().strftime("%Y-%m-%dT%H:%M"),
     )
 
@@ -63,6 +64,9 @@ def live() -> Response:
             "events": render_template("console/_events.html", board=data),
             "status": render_template("console/_status.html", board=data),
             "log": render_template("console/_log.html", board=data),
+            "link": render_template(
+                "console/_link.html", link_prompt=_console().link_prompts.get(data.user)
+            ),
             "errors": data.errors,
             "at": datetime.now(UTC).strftime("%H:%M:%S"),
         }

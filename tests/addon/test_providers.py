@@ -77,9 +77,9 @@ def _claims(meeting: Meeting, secret: str) -> dict[str, Any]:
 
 
 def test_registry_knows_the_builtins_and_names_them_for_unknown() -> None:
-    assert {"jitsi", "rest"} <= set(known_providers())
+    assert {"jitsi", "rest", "zoom", "teams"} <= set(known_providers())
     with pytest.raises(UnknownProvider) as info:
-        build_provider("zoom", {})
+        build_provider("nosuchvendor", {})
     assert "jitsi" in str(info.value)
     assert "rest" in str(info.value)
     assert isinstance(info.value, ProviderConfigError)

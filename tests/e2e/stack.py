@@ -29,7 +29,9 @@ from localgoogle.calendar.client import calendar_service
 from localgoogle.datastore_emulator import free_port
 from localgoogle.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from localgoogle.server import serve
+from localgoogle.vendors.graph import GraphState, graph_blueprint
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
+from localgoogle.vendors.zoom import ZoomState, zoom_blueprint
 from tests.localgoogle.calendar.discovery_schema import validate_response
 
 SOLUTION = "web-conference"
@@ -44,6 +46,9 @@ class Stack:
     emulator_app: Flask
     conferencing: ConferencingState
     tokens: dict[str, str] = field(default_factory=dict)
+    # Vendors that act as one linked user (issue 16), mounted at /_zoom and /_graph.
+    zoom: ZoomState = field(default_factory=ZoomState)
+    graph: GraphState = field(default_factory=GraphState)
 
     @property
     def services(self) -> Services:
@@ -203,6 +208,9 @@ def running_stack(
     emulator_app.register_blueprint(
         conferencing_blueprint(conferencing), url_prefix="/_conferencing"
     )
+    zoom, graph = ZoomState(), GraphState()
+    emulator_app.register_blueprint(zoom_blueprint(zoom), url_prefix="/_zoom")
+    emulator_app.register_blueprint(graph_blueprint(graph), url_prefix="/_graph")
     with serve(emulator_app) as emulator_url:
         port = free_port()
         addon_url = f"http://127.0.0.1:{port}"
@@ -213,10 +221,16 @@ def running_stack(
         svc: Services = app.extensions["addon"]
         svc.calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
         with serve(app, port=port):
-            stack = Stack(emulator_url, addon_url, app, emulator_app, conferencing)
+            stack = Stack(
+                emulator_url, addon_url, app, emulator_app, conferencing, zoom=zoom, graph=graph
+            )
             stack.control("POST", "/_emulator/addon/deployment", render(settings))
             if offline:
-                callback = [addon_url + "/offline/callback", addon_url + "/signin/callback"]
+                callback = [
+                    addon_url + "/offline/callback",
+                    addon_url + "/signin/callback",
+                    addon_url + "/link/google/callback",
+                ]
                 stack.control(
                     "POST",
                     "/_oauth/clients",
