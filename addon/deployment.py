@@ -80,7 +80,9 @@ def render(settings: Settings, base_url: str | None = None) -> dict[str, Any]:
     return {
         "oauthScopes": list(OAUTH_SCOPES),
         "addOns": {
-            "common": common_part(settings),
+            # The cards open our own pages (settings, account linking): links the add-on opens
+            # must match a prefix listed here.
+            "common": {**common_part(settings), "openLinkUrlPrefixes": [base + "/"]},
             "calendar": {
                 "conferenceSolution": solutions_part(
                     settings, lambda s: base + CONFERENCE_PATH.format(solution_id=s.id)

@@ -19,9 +19,10 @@ Actions (a button's signed parameter already checked by the endpoint, ``addon.we
   swapped but not yet written back owes a write-back, which the next sync makes: a sync
   that runs in between sees the event showing the old meeting and writes the new one.
 
-``account_actions(svc, user, solution_ids)`` is the hook for vendor account linking
-(issue 16): the account lines and link / re-link buttons the cards show. It returns nothing
-until linking is wired in.
+``account_actions(svc, user, solution_ids)``: the vendor-account lines and link / re-link /
+unlink buttons the cards and the settings page show (issue 16's account linking). A vendor that
+acts as each user's account makes the new join link's meeting as the clicking user's linked
+account (who then owns it), and deletes the old one as its owner's.
 
 Who may see what: the card shows the store's view of an event only to a user whose own
 Calendar token can read that event (one ``events.get``); otherwise it shows what Google
@@ -61,7 +62,9 @@ from addon.conference_data import (
 )
 from addon.credentials.signed import ActionClaim, make_action_token, make_settings_token
 from addon.event_object import EventObject
+from addon.linking import AccountNotLinked
 from addon.providers.base import (
+    ConferenceProvider,
     EntryPoint,
     Meeting,
     MeetingRequest,
@@ -102,10 +105,34 @@ _ACTION_WORDS = {
 def account_actions(
     svc: Services, user: VerifiedUser, solution_ids: Iterable[str]
 ) -> tuple[AccountAction, ...]:
-    """HOOK (issue 16, account linking): the vendor-account lines to show ``user`` for these
-    solutions, each with its link / re-link button (an ``ActionLink`` opening the linking
-    page). Empty: the cards show no account section."""
-    return ()
+    """The vendor-account lines to show ``user`` for these solutions (issue 16's account
+    linking): one per solution whose provider acts as each user's account, with its button.
+    Linked: Unlink (a confirmation page). Never linked, unlinked or dropped (the vendor refused
+    the tokens): Link account / Link again, a signed request that makes the linking flow only
+    when opened, so building a card writes nothing."""
+    lines: list[AccountAction] = []
+    for solution_id in dict.fromkeys(solution_ids):
+        solution = svc.settings.solution(solution_id)
+        provider = svc.providers.get(solution_id)
+        if solution is None or provider is None or provider.account_link() is None:
+            continue
+        link = svc.store.get_link(solution_id, user.user_id)
+        if link is not None and link.usable:
+            lines.append(
+                AccountAction(
+                    solution.name,
+                    f"Linked ({user.email})",
+                    ActionLink("Unlink", open_url=svc.links.unlink_url(user, solution_id)),
+                )
+            )
+            continue
+        request = svc.links.request_url(user, solution_id)
+        if link is not None and link.reason:
+            state, label = f"Link again: {link.reason}", "Link again"
+        else:
+            state, label = "Not linked: the first pick asks you to link", "Link account"
+        lines.append(AccountAction(solution.name, state, ActionLink(label, open_url=request)))
+    return tuple(lines)
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str | None:
@@ -398,11 +425,12 @@ def new_join_link(
         )
     request = meeting_request(cal, event_id, solution, event)
     request = preferred_request(svc, user, request)
+    key = renew_key(solution.id, record.conference_id)
     try:
-        created = provider.create(
-            request, idempotency_key=renew_key(solution.id, record.conference_id)
+        created = svc.links.call_as(
+            provider, solution.id, user.user_id, lambda p: p.create(request, idempotency_key=key)
         )
-    except ProviderAuthRequired:
+    except (ProviderAuthRequired, AccountNotLinked):
         return ActionResult("Link your account with the conferencing system first.", False)
     except ProviderUnavailable:
         return ActionResult("The conferencing system is unavailable; try again later.", False)
@@ -415,7 +443,14 @@ def new_join_link(
     stored = None
     for _ in range(SWAP_ATTEMPTS):
         replacement = Conference.new(
-            cal, event_id, solution.id, created, event, record.origin, record.generation + 1
+            cal,
+            event_id,
+            solution.id,
+            created,
+            event,
+            record.origin,
+            record.generation + 1,
+            user.user_id,
         )
         replacement = replacement.with_(confirmed=True, occurrences=record.occurrences)
         stored = svc.store.swap_meeting(record, replacement)
@@ -425,7 +460,7 @@ def new_join_link(
         if fresh is None or not fresh.live or fresh.conference_id != old.conference_id:
             # Deleted or replaced meanwhile (the user removed the conference, picked another
             # solution): ours is not wanted.
-            _delete(provider, solution.id, created)
+            _delete(svc, provider, solution.id, created, user.user_id)
             return stale
         record = fresh
     if stored is None:
@@ -457,15 +492,25 @@ def new_join_link(
         log.warning("new join link not written back yet: %s", type(exc).__name__)
     if written:
         svc.store.swap_meeting(stored, stored.with_(written_digest=join_digest(created)))
-    _delete(provider, solution.id, old.meeting)
+    _delete(svc, provider, solution.id, old.meeting, old.owner_id)
     if written:
         return ActionResult("New join link ready; the old one no longer works.")
     return ActionResult("New meeting made; the event gets its join link with the next sync.")
 
 
-def _delete(provider: Any, solution_id: str, meeting: Meeting) -> None:
+def _delete(
+    svc: Services,
+    provider: ConferenceProvider,
+    solution_id: str,
+    meeting: Meeting,
+    owner_id: str | None,
+) -> None:
+    """Delete a replaced meeting, as its owner's linked account where the vendor needs one."""
+    key = delete_key(solution_id, meeting.meeting_id)
     try:
-        provider.delete(meeting, idempotency_key=delete_key(solution_id, meeting.meeting_id))
+        svc.links.call_as(
+            provider, solution_id, owner_id, lambda p: p.delete(meeting, idempotency_key=key)
+        )
     except ProviderError as exc:
         log.warning("could not delete a replaced meeting: %s", type(exc).__name__)
 

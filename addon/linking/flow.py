@@ -16,8 +16,10 @@ from addon.linking.errors import LinkError
 from addon.linking.state import (
     LinkState,
     StateError,
+    read_request,
     read_state,
     read_unlink,
+    sign_request,
     sign_state,
     sign_unlink,
 )
@@ -27,6 +29,8 @@ from addon.store.links import LinkFlow, VendorLink, link_context
 log = logging.getLogger(__name__)
 
 START_PATH = "/link/{solution}/start"
+REQUEST_PATH = "/link/{solution}/new"
+UNLINK_PATH = "/link/{solution}/unlink"
 GOOGLE_CALLBACK_PATH = "/link/google/callback"
 VENDOR_CALLBACK_PATH = "/link/callback"
 # Calendar shows at most this much of an authenticationUrl (ConferenceError reference).
@@ -57,6 +61,41 @@ class LinkingFlow(LinkingBase):
             # Solution ids and the base URL are short in any sane deployment; say so loudly.
             raise ValueError(f"authentication URL of {len(url)} characters (> 1300)")
         return url
+
+    def request_url(self, user: VerifiedUser, solution_id: str) -> str:
+        """A card's "Link account" button: opening it makes a flow and leads to the start page
+        (nothing is written while the card is built)."""
+        token = sign_request(self._settings.secret_key, user.user_id, user.email, solution_id)
+        path = REQUEST_PATH.format(solution=solution_id)
+        return self._settings.endpoint_url(path) + "?" + urlencode({"r": token})
+
+    def start_from_request(self, token: str | None, solution_id: str) -> str:
+        """The start page's URL for a card's request (a new single-use flow)."""
+        try:
+            user_id, email, requested = read_request(self._settings.secret_key, token)
+        except StateError as exc:
+            status = 403 if exc.reason == "stateExpired" else 400
+            raise LinkError(exc.reason, _STATE_PROBLEMS[exc.reason], status) from None
+        if requested != solution_id:
+            raise LinkError("wrongSolution", "This link was made for another conference.")
+        if self.spec(solution_id) is None:
+            raise LinkError("notLinkable", "This conference needs no account.", 404)
+        return self.start_url(VerifiedUser(user_id, email), solution_id)
+
+    def unlink_url(self, user: VerifiedUser, solution_id: str) -> str:
+        """The confirmation page of Unlink for ``user`` (its form carries the signed token)."""
+        token = sign_unlink(self._settings.secret_key, user.user_id, solution_id)
+        path = UNLINK_PATH.format(solution=solution_id)
+        return self._settings.endpoint_url(path) + "?" + urlencode({"token": token})
+
+    def unlink_target(self, token: str | None) -> str:
+        """The solution an unlink token is good for (checked before the confirmation page)."""
+        try:
+            _, solution_id = read_unlink(self._settings.secret_key, token)
+        except StateError as exc:
+            status = 403 if exc.reason == "stateExpired" else 400
+            raise LinkError(exc.reason, _STATE_PROBLEMS[exc.reason], status) from None
+        return solution_id
 
     def _state(self, token: str | None, stage: str, solution_id: str | None = None) -> LinkState:
         try:

@@ -1,4 +1,5 @@
-"""The signed ``state`` of a linking step, and the signed token of the unlink form.
+"""The signed ``state`` of a linking step, the signed token of the unlink form, and the
+signed request a card's "Link account" button carries.
 
 Both are itsdangerous timed signatures with ``ADDON_SECRET_KEY`` (as ``addon.credentials.links``
 signs the offline-sync page's link), each with a salt of its own so one cannot stand for the
@@ -15,6 +16,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 STATE_MAX_AGE = 600
 _STATE_SALT = "vendor-link-state"
 _UNLINK_SALT = "vendor-unlink-form"
+_REQUEST_SALT = "vendor-link-request"
+# A card's "Link account" button carries a request, not a flow: the card stays a read.
+REQUEST_MAX_AGE = 1800
 MAX_TOKEN_LENGTH = 1024
 
 
@@ -62,6 +66,23 @@ def read_unlink(
     if len(value) != 2:
         raise StateError("badState")
     return value[0], value[1]
+
+
+def sign_request(secret_key: str, user_id: str, email: str, solution_id: str) -> str:
+    """A card's request to start linking: which user (verified when the card was built) and
+    which solution. Opening it makes the single-use flow; the sign-in that follows must still
+    be this ``user_id``."""
+    value = [user_id, email, solution_id]
+    return URLSafeTimedSerializer(secret_key, salt=_REQUEST_SALT).dumps(value)
+
+
+def read_request(
+    secret_key: str, token: str | None, max_age: int = REQUEST_MAX_AGE
+) -> tuple[str, str, str]:
+    value = _load(secret_key, _REQUEST_SALT, token, max_age)
+    if len(value) != 3:
+        raise StateError("badState")
+    return value[0], value[1], value[2]
 
 
 def _load(secret_key: str, salt: str, token: str | None, max_age: int) -> list[str]:

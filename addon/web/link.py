@@ -9,6 +9,10 @@
   authorization page (PKCE).
 * ``GET  /link/callback`` — the vendor's redirect: the code exchanged, the tokens stored
   sealed; the page says to pick the conference again and offers Unlink.
+* ``GET  /link/<solution>/new?r=R`` — a card's "Link account" button (a signed request naming
+  the user, 30 minutes): makes the single-use flow and redirects (303) to the start page.
+* ``GET  /link/<solution>/unlink?token=T`` — the Unlink confirmation page the cards and the
+  settings page open (its form carries the token).
 * ``POST /link/<solution>/unlink`` (form ``token``, a signed, user-bound, short-lived token only
   a confirmation page carries: CSRF protection) — revoke at the vendor, forget the link.
 
@@ -188,6 +192,41 @@ def vendor_callback() -> ResponseReturnValue:
         reason="linked",
         form={"action": f"/link/{link.solution_id}/unlink", "field": "token",
               "value": unlink_token, "button": "Unlink", "id": "unlink", "class": "off"},
+    )  # fmt: skip
+
+
+@bp.get("/<solution_id>/new")
+def from_card(solution_id: str) -> ResponseReturnValue:
+    try:
+        url = _accounts().start_from_request(_param(request.args.get("r")), solution_id)
+    except LinkError as exc:
+        return _refused(exc)
+    except StoreError:
+        return _page(503, "Try again", "Please try again in a moment.", reason="retryLater")
+    except ValueError:  # an address Calendar could not show: not from a card we made
+        return _page(400, "Account not linked", "This link is not valid.", reason="badState")
+    return redirect(url, code=303)
+
+
+@bp.get("/<solution_id>/unlink")
+def unlink_page(solution_id: str) -> ResponseReturnValue:
+    token = _param(request.args.get("token"))
+    try:
+        target = _accounts().unlink_target(token)
+    except LinkError as exc:
+        return _refused(exc)
+    if target != solution_id:
+        return _page(400, "Account not unlinked", "This link was made for another conference.",
+                     reason="wrongSolution")  # fmt: skip
+    name = _name(solution_id)
+    return _page(
+        200,
+        f"Unlink your account from {name}?",
+        f"{name} will no longer make or change meetings as your account. Meetings it made stay;"
+        " changes to them wait until you link again.",
+        reason="confirmUnlink",
+        form={"action": f"/link/{solution_id}/unlink", "field": "token", "value": token or "",
+              "button": "Unlink", "id": "unlink", "class": "off"},
     )  # fmt: skip
 
 
