@@ -11,7 +11,8 @@ A *fault* applies to the next ``count`` vendor API calls (all of them when ``cou
 ``hang``       waits ``seconds`` (≤ 30), then proceeds normally
 
 Each fake renders the status in its vendor's error shape. Control endpoints (mounted by each
-fake under ``/_control``; never logged, faulted or delayed): ``GET /_control/calls``,
+fake under ``/_control``; never logged, faulted or delayed): ``GET /_control/calls``
+(each ``{method, op, target, status, outcome, at}``, ``at`` in epoch seconds),
 ``POST /_control/faults`` ``{"mode", "count"?, "retryAfter"?, "seconds"?}`` (``"mode":
 "none"`` clears), ``DELETE /_control/faults``, ``POST /_control/reset``.
 """
@@ -19,6 +20,7 @@ fake under ``/_control``; never logged, faulted or delayed): ``GET /_control/cal
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -54,6 +56,7 @@ class Call:
     target: str | None
     status: int
     outcome: str  # applied | duplicate | fault | rejected
+    at: float  # epoch seconds the call was logged (waits between calls show)
 
 
 class FaultsAndCalls:
@@ -92,7 +95,7 @@ class FaultsAndCalls:
 
     def log(self, method: str, op: str, target: str | None, status: int, outcome: str) -> None:
         with self._lock:
-            self._calls.append(Call(method, op, target, status, outcome))
+            self._calls.append(Call(method, op, target, status, outcome, time.time()))
 
     def calls(self, op: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

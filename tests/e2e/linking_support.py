@@ -1,8 +1,8 @@
-"""What the account-linking and vendor tests share: a stack whose solutions include Zoom and
-Teams against their fake servers (mounted on the emulator at ``/_zoom`` and ``/_graph``), and
-the linking clicked through the real pages with ``requests``, as a browser submits them:
-pick → AUTHENTICATION → our start page → Continue → Google's consent → our Google callback →
-the vendor's consent → our vendor callback."""
+"""What the account-linking and vendor tests share: a stack whose solutions include Zoom, Teams
+and Webex against their fake servers (mounted on the emulator at ``/_zoom``, ``/_graph`` and
+``/_webex``), and the linking clicked through the real pages with ``requests``, as a browser
+submits them: pick → AUTHENTICATION → our start page → Continue → Google's consent → our Google
+callback → the vendor's consent → our vendor callback."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ from urllib.parse import urljoin
 import requests
 
 from addon.settings import Solution
+from localgoogle.vendors.webex import DEFAULT_CLIENT_ID as WEBEX_CLIENT_ID
+from localgoogle.vendors.webex import DEFAULT_CLIENT_SECRET as WEBEX_CLIENT_SECRET
 from tests.e2e.stack import Stack, default_solutions, running_stack
 from tests.localgoogle.oauth.support import ALLOW, ConsentForm
 
 ZOOM = "zoom-meeting"
 TEAMS = "teams-meeting"
+WEBEX = "webex-meeting"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 
@@ -28,6 +31,7 @@ BOB = "bob@example.com"
 def vendor_solutions(emulator_url: str) -> tuple[Solution, ...]:
     zoom = emulator_url + "/_zoom"
     graph = emulator_url + "/_graph"
+    webex = emulator_url + "/_webex"
     return (
         *default_solutions(emulator_url),
         Solution(ZOOM, "Zoom", "https://x.example/zoom.png", "zoom", {
@@ -38,6 +42,12 @@ def vendor_solutions(emulator_url: str) -> tuple[Solution, ...]:
             "client_id": "graph-client-id", "client_secret": "graph-client-secret",
             "tenant": "organizations", "login_base_url": graph,
             "graph_base_url": graph + "/v1.0", "timeout_seconds": 2,
+        }),
+        # The fake's default integration (any redirect URI); the client secret goes in the
+        # token request's form body, as Webex documents.
+        Solution(WEBEX, "Webex Meetings", "https://x.example/webex.png", "webex", {
+            "client_id": WEBEX_CLIENT_ID, "client_secret": WEBEX_CLIENT_SECRET,
+            "base_url": webex + "/v1", "timeout_seconds": 2,
         }),
     )  # fmt: skip
 
@@ -55,7 +65,9 @@ class Page(HTMLParser):
         super().__init__()
         self.action: str | None = None
         self.fields: dict[str, str] = {}
+        self.typed: list[str] = []  # the fields a person types into (not hidden)
         self.buttons: list[str] = []
+        self.submits: list[tuple[str, str, str]] = []  # each button's (id, name, value)
         self.reason: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -63,11 +75,22 @@ class Page(HTMLParser):
         if tag == "main":
             self.reason = a.get("data-reason")
         elif tag == "form":
-            self.action = a["action"]
+            self.action = a.get("action", "")  # none: the form posts to the page's own URL
         elif tag == "input" and a.get("name"):
             self.fields[a["name"]] = a.get("value", "")
+            if a.get("type", "text") != "hidden":
+                self.typed.append(a["name"])
         elif tag == "button":
             self.buttons.append(a.get("id", ""))
+            self.submits.append((a.get("id", ""), a.get("name", ""), a.get("value", "")))
+
+    def press(self, *words: str) -> dict[str, str]:
+        """What a browser adds to the form for the button whose id or value is one of
+        ``words`` (nothing for a button without a name)."""
+        for ident, name, value in self.submits:
+            if ident in words or value in words:
+                return {name: value} if name else {}
+        raise AssertionError(f"no button {words} in {self.submits}")
 
 
 def read(html: str) -> Page:
@@ -123,12 +146,19 @@ def sign_in_at_google(url: str, account: str) -> str:
     return answer.headers["Location"]
 
 
+# The buttons' ids or values on the fakes' consent pages (Webex's Allow says ``accept``).
+_CONSENT_WORDS = {"allow": ("allow", "accept"), "deny": ("deny",)}
+
+
 def consent_at_vendor(url: str, account: str, decision: str = "allow") -> str:
+    """Fill the vendor's consent page as a person would: their account in the one field to
+    type into, then the Allow (Webex: Accept) or Deny (Webex: Decline) button."""
     page = requests.get(url, timeout=10)
     assert page.status_code == 200, page.text
     form = read(page.text)
     assert form.action is not None
-    fields = {**form.fields, "account": account, "decision": decision}
+    (login,) = form.typed  # ``account`` (Zoom, Microsoft) or ``email`` (Webex)
+    fields = {**form.fields, login: account, **form.press(*_CONSENT_WORDS[decision])}
     answer = requests.post(
         urljoin(page.url, form.action), data=fields, allow_redirects=False, timeout=10
     )

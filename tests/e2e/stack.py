@@ -31,6 +31,7 @@ from localgoogle.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from localgoogle.server import serve
 from localgoogle.vendors.graph import GraphState, graph_blueprint
 from localgoogle.vendors.rest import ConferencingState, conferencing_blueprint
+from localgoogle.vendors.webex import WebexState, webex_blueprint
 from localgoogle.vendors.zoom import ZoomState, zoom_blueprint
 from tests.localgoogle.calendar.discovery_schema import validate_response
 
@@ -46,9 +47,10 @@ class Stack:
     emulator_app: Flask
     conferencing: ConferencingState
     tokens: dict[str, str] = field(default_factory=dict)
-    # Vendors that act as one linked user (issue 16), mounted at /_zoom and /_graph.
+    # Vendors that act as one linked user (issue 16), mounted at /_zoom, /_graph and /_webex.
     zoom: ZoomState = field(default_factory=ZoomState)
     graph: GraphState = field(default_factory=GraphState)
+    webex: WebexState = field(default_factory=WebexState)
 
     @property
     def services(self) -> Services:
@@ -208,9 +210,10 @@ def running_stack(
     emulator_app.register_blueprint(
         conferencing_blueprint(conferencing), url_prefix="/_conferencing"
     )
-    zoom, graph = ZoomState(), GraphState()
+    zoom, graph, webex = ZoomState(), GraphState(), WebexState()
     emulator_app.register_blueprint(zoom_blueprint(zoom), url_prefix="/_zoom")
     emulator_app.register_blueprint(graph_blueprint(graph), url_prefix="/_graph")
+    emulator_app.register_blueprint(webex_blueprint(webex), url_prefix="/_webex")
     with serve(emulator_app) as emulator_url:
         port = free_port()
         addon_url = f"http://127.0.0.1:{port}"
@@ -222,8 +225,9 @@ def running_stack(
         svc.calendar_retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
         with serve(app, port=port):
             stack = Stack(
-                emulator_url, addon_url, app, emulator_app, conferencing, zoom=zoom, graph=graph
-            )
+                emulator_url, addon_url, app, emulator_app, conferencing,
+                zoom=zoom, graph=graph, webex=webex,
+            )  # fmt: skip
             stack.control("POST", "/_emulator/addon/deployment", render(settings))
             if offline:
                 callback = [

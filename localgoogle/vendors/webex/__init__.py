@@ -27,8 +27,9 @@ Errors: ``{message, errors[{description}], trackingId}`` (also the ``TrackingID`
 fault. OAuth: ``localgoogle.vendors.webex.oauth``. Control API (``/_control/…``): ``meetings``,
 ``clients`` (register ``{clientId, clientSecret, redirectUris}``), ``tokens`` (mint a pair for
 ``{email}``), ``expire`` (``{email}`` or ``{token}``: access tokens answer 401, refresh works),
-``revoke`` (``{email}``: every token of the user, refresh answers ``invalid_grant``), and the
-faults, calls and reset of ``localgoogle.vendors.toolkit``.
+``revoke`` (``{email}``: every token of the user, refresh answers ``invalid_grant``),
+``stats`` (``{tokenCalls: {grant type: count}}``), and the faults, calls and reset of
+``localgoogle.vendors.toolkit``.
 """
 
 from localgoogle.vendors.webex.http import WebexState, create_webex_app, webex_blueprint

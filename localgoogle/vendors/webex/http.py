@@ -155,6 +155,10 @@ def webex_blueprint(state: WebexState, name: str = "webex") -> Blueprint:
         count = state.tokens.expire(body.get("email"), body.get("token"))
         return jsonify({"expired": count})
 
+    @bp.get("/_control/stats")
+    def stats() -> Response:
+        return jsonify(state.tokens.stats())
+
     @bp.post("/_control/revoke")
     def revoke() -> Response:
         return jsonify({"revoked": state.tokens.revoke(str(_body().get("email", "")))})

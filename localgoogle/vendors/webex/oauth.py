@@ -79,12 +79,19 @@ class Tokens:
     codes: dict[str, Code] = field(default_factory=dict)
     access: dict[str, Grant] = field(default_factory=dict)
     refresh: dict[str, Grant] = field(default_factory=dict)
+    # Token-endpoint calls per grant type, refused ones included (a refresh loop shows).
+    token_calls: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
             self.clients = {DEFAULT_CLIENT_ID: Client(DEFAULT_CLIENT_SECRET)}
             self.codes, self.access, self.refresh = {}, {}, {}
+            self.token_calls = {}
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {"tokenCalls": dict(self.token_calls)}
 
     def mint(self, email: str, client_id: str, scopes: tuple[str, ...]) -> dict[str, Any]:
         """A new access + refresh token pair (the token endpoint's answer)."""
@@ -123,6 +130,13 @@ class Tokens:
                 grant.expires = 0
             return len(hit)
 
+    def expire_all(self) -> int:
+        """Expire every access token issued so far (one expiring mid-sync); refresh works."""
+        with self.lock:
+            for grant in self.access.values():
+                grant.expires = 0
+            return len(self.access)
+
     def revoke(self, email: str) -> int:
         """The user removed the integration: every token of theirs stops working."""
         with self.lock:
@@ -135,12 +149,13 @@ class Tokens:
 
     def exchange(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self.lock:
+            kind = form.get("grant_type", "")
+            self.token_calls[kind] = self.token_calls.get(kind, 0) + 1
             client = self.clients.get(form.get("client_id", ""))
             if client is None or not secrets.compare_digest(
                 client.secret, form.get("client_secret", "")
             ):
                 return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
-            kind = form.get("grant_type")
             if kind == "authorization_code":
                 return self._code_grant(form)
             if kind == "refresh_token":
