@@ -65,13 +65,14 @@ def create_local_emulator_app(
         conferencing = TimedConferencingState(join_base=join_base)
     app.extensions["conferencing"] = conferencing
     app.register_blueprint(conferencing_blueprint(conferencing), url_prefix=CONFERENCING_PREFIX)
-    mount_vendors(app)
+    vendors = mount_vendors(app)
     console.init_app(
         app,
         conferencing=conferencing,
         store_factory=store_factory
         or (lambda: Store.connect(datastore_project, datastore_namespace)),
         bridge_url=bridge_url,
+        vendors=vendors,
     )
 
     @app.get("/")

@@ -30,7 +30,7 @@ icon.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,6 +110,9 @@ class Console:
     host_modes: dict[str, str] = field(default_factory=dict)
     # Per user, the last pick that answered AUTHENTICATION: (solution name, the linking page).
     link_prompts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The fake vendors' states by provider (``localrun.vendors.mount_vendors``): the board
+    # shows the meeting each holds next to the REST fake's.
+    vendors: Mapping[str, Any] = field(default_factory=dict)
     _store: Store | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -128,10 +131,17 @@ def init_app(
     conferencing: ConferencingState,
     store_factory: Callable[[], Store],
     bridge_url: str | None = None,
+    vendors: Mapping[str, Any] | None = None,
 ) -> Console:
     from localrun.console.views import bp
 
-    console = Console(EmulatorClient(app), conferencing, store_factory, bridge_url=bridge_url)
+    console = Console(
+        EmulatorClient(app),
+        conferencing,
+        store_factory,
+        bridge_url=bridge_url,
+        vendors=dict(vendors or {}),
+    )
     app.extensions[EXTENSION] = console
     app.register_blueprint(bp)
     return console

@@ -1,5 +1,7 @@
 """What the console shows, gathered once per refresh from the emulator, the fake
-conferencing server and the add-on's Datastore records.
+conferencing server, the fake vendors (``localrun.vendors``: Zoom, Teams, Webex, Daily,
+BigBlueButton, each meeting normalized to the REST fake's shape) and the add-on's Datastore
+records.
 
 ``gather(console, user)`` does all the reading; the view models it fills (``event_views``,
 ``relations``, ``status_view``, ``timeline``) only reshape data (no I/O), so the templates
@@ -26,6 +28,7 @@ from localrun.console.relations import offered_solutions, organizer_of
 from localrun.console.status_view import StatusView, queued_tasks, status_view
 from localrun.console.timeline import LOG_LIMIT, LogEntry, concerning, timeline
 from localrun.timed_conferencing import TimedConferencingState
+from localrun.vendors import LOCAL_VENDORS, VendorMeeting
 
 T = TypeVar("T")
 
@@ -135,6 +138,18 @@ def _offline(
     return offline_view(state, grant, channel, len(at_calendar), notify, card, now)
 
 
+def vendor_meetings(console: Console, errors: list[str]) -> dict[str, dict[str, Any]]:
+    """Every fake vendor's meetings (``localrun.vendors``) by id, each with its ``vendor``."""
+    found: dict[str, dict[str, Any]] = {}
+    for vendor in LOCAL_VENDORS:
+        state = console.vendors.get(vendor.provider)
+        if state is not None:
+            none: list[VendorMeeting] = []
+            for meeting in _safely(errors, vendor.name, partial(vendor.meetings, state), none):
+                found[meeting["id"]] = {**meeting, "vendor": vendor.name}
+    return found
+
+
 def gather(console: Console, user: str) -> Board:
     client = console.client
     store = console.store
@@ -145,7 +160,11 @@ def gather(console: Console, user: str) -> Board:
 
     events: list[EventView] = []
     raw: list[dict[str, Any]] = []
-    meetings = {m["id"]: m for m in console.conferencing.meetings()}
+    # The REST fake's meetings and each fake vendor's, by the id the event carries.
+    meetings = vendor_meetings(console, errors) | {
+        m["id"]: m for m in console.conferencing.meetings()
+    }
+    labels = {v.solution_id: (v.name, v.absent) for v in LOCAL_VENDORS}
     if user in users:
         raw = _safely(errors, "Calendar", lambda: client.all_events(user), [])
         ids = [str(e.get("id")) for e in raw]
@@ -161,7 +180,7 @@ def gather(console: Console, user: str) -> Board:
                 instances[series_id] = _safely(
                     errors, "Calendar", partial(client.instances, user, user, series_id), []
                 )
-        events = event_views(raw, meetings, records, instances)
+        events = event_views(raw, meetings, records, instances, labels)
         solutions = solutions_of(deployment)
         for card in events:
             current = card.conference.solution_id if card.conference else None

@@ -20,6 +20,9 @@ from localrun.console.relations import (
 )
 from localrun.console.text import event_time, recurrence_text, when
 
+# Who holds the meeting of a conference whose solution names no fake vendor.
+SERVER = "the conferencing server"
+
 
 @dataclass
 class MeetingView:
@@ -28,8 +31,9 @@ class MeetingView:
     when: str
     attendees: list[str]
     occurrences: list[str]
-    updates: int
+    updates: int | None  # None: the vendor cannot tell (BigBlueButton)
     deleted: bool
+    status: str = ""  # the badge: "meeting live", "meeting deleted", "ended", …
 
 
 @dataclass
@@ -44,6 +48,8 @@ class ConferenceView:
     meeting: MeetingView | None
     record: str | None  # the add-on's Datastore record, summarised
     shared_with: list[str] = field(default_factory=list)
+    vendor: str = SERVER  # who holds the meeting: "On Zoom"
+    absent: str = "unknown"  # the badge when the vendor holds no meeting for it
 
 
 @dataclass
@@ -85,9 +91,19 @@ class EventView:
         return self.organizer is not None
 
 
+def _time(value: Any) -> Any:
+    """A Calendar-shaped time from a fake vendor's ISO string (the REST fake stores those)."""
+    return {"dateTime": value} if isinstance(value, str) else value
+
+
 def meeting_view(meeting: Mapping[str, Any]) -> MeetingView:
+    """The REST fake's meeting, or a fake vendor's normalized by ``localrun.vendors``
+    (ISO times, occurrences already short strings, its own ``status``)."""
     occurrences = []
     for occ in meeting.get("occurrences") or []:
+        if isinstance(occ, str):
+            occurrences.append(occ)
+            continue
         if not isinstance(occ, Mapping):
             continue
         kind = "cancelled" if occ.get("cancelled") or occ.get("status") == "cancelled" else "moved"
@@ -96,14 +112,17 @@ def meeting_view(meeting: Mapping[str, Any]) -> MeetingView:
         if kind == "moved" and isinstance(occ.get("start"), Mapping):
             label += f" → {when(occ['start'], occ.get('end'))}"
         occurrences.append(f"{kind}: {label}")
+    deleted = bool(meeting.get("deleted"))
+    updates = meeting.get("updates", 0)
     return MeetingView(
         id=str(meeting.get("id")),
         title=meeting.get("title"),
-        when=when(meeting.get("start"), meeting.get("end")),
+        when=when(_time(meeting.get("start")), _time(meeting.get("end"))),
         attendees=list(meeting.get("attendees") or []),
         occurrences=occurrences,
-        updates=int(meeting.get("updates") or 0),
-        deleted=bool(meeting.get("deleted")),
+        updates=None if updates is None else int(updates),
+        deleted=deleted,
+        status=str(meeting.get("status") or ("meeting deleted" if deleted else "meeting live")),
     )
 
 
@@ -121,7 +140,10 @@ def conference_view(
     event: Mapping[str, Any],
     meetings: Mapping[str, Mapping[str, Any]],
     records: Mapping[str, Conference],
+    vendors: Mapping[str, tuple[str, str]] | None = None,
 ) -> ConferenceView | None:
+    """``vendors``: by the add-on's solution id, the fake vendor's name and what to say when
+    it holds no meeting (``localrun.vendors``); a meeting's own ``vendor`` wins."""
     data = event.get("conferenceData")
     record = records.get(str(event.get("id")))
     if not isinstance(data, Mapping) or not data.get("conferenceId"):
@@ -140,6 +162,7 @@ def conference_view(
     meeting = meetings.get(conference_id)
     # What the event carries first; the record alone when Calendar has not stored it yet.
     solution_id = carried_solution(event) or (record.solution_id if record else None)
+    vendor, absent = (vendors or {}).get(solution_id or "", (SERVER, "unknown"))
     return ConferenceView(
         conference_id=conference_id,
         solution=str(solution.get("name") or solution.get("key", {}).get("type") or "conference"),
@@ -150,6 +173,8 @@ def conference_view(
         more_url=points.get("more", {}).get("uri"),
         meeting=meeting_view(meeting) if meeting is not None else None,
         record=record_text(record),
+        vendor=str((meeting or {}).get("vendor") or vendor),
+        absent=absent,
     )
 
 
@@ -176,6 +201,7 @@ def event_views(
     meetings: Mapping[str, Mapping[str, Any]],
     records: Mapping[str, Conference],
     instances: Mapping[str, list[dict[str, Any]]],
+    vendors: Mapping[str, tuple[str, str]] | None = None,
 ) -> list[EventView]:
     """One card per event or series (its changed occurrences nested), upcoming first,
     deleted ones last, each copy right after its original."""
@@ -192,7 +218,7 @@ def event_views(
             attendees=[
                 str(a.get("email")) for a in event.get("attendees") or [] if isinstance(a, Mapping)
             ],
-            conference=conference_view(event, meetings, records),
+            conference=conference_view(event, meetings, records, vendors),
             instances=[instance_view(i) for i in instances.get(str(event.get("id")), [])],
             copy_of=copy_source(event),
             organizer=organizer_of(event),

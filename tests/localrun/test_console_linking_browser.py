@@ -1,7 +1,8 @@
 """Account linking clicked through in real headless Chromium on the local stack (issue 16):
 pick Zoom on an event → the add-on answers AUTHENTICATION and the console shows the link →
 our start page → Continue → Google's consent page (the emulator's) → the fake Zoom's consent
-page → our "Account linked" page → pick Zoom again: the event gets the Zoom meeting.
+page → our "Account linked" page → pick Zoom again: the event gets the Zoom meeting, which the
+console shows as the fake Zoom holds it; delete the event: the console shows it deleted.
 Screenshots land in ``artifacts/screenshots/``."""
 
 from __future__ import annotations
@@ -63,4 +64,21 @@ def test_link_a_zoom_account_and_pick_zoom_again(console: Page, local_stack: Loc
     zoom = local_stack.emulator_app.extensions["vendors"]["zoom"]
     (meeting,) = zoom.meetings()
     assert meeting["topic"] == "Vendor review"
+    # The board reads the fake Zoom, not the generic REST fake.
+    expect(card.get_by_test_id("meeting-vendor")).to_have_text("On Zoom", timeout=WAIT_MS)
+    expect(card.get_by_test_id("meeting-title")).to_have_text("Vendor review")
+    expect(card.get_by_test_id("meeting-state")).to_have_text("meeting live")
     shot(page, "25-zoom-picked")
+
+    # Delete the event: the sync deletes the Zoom meeting (the fake forgets it; its call log
+    # tells the console it was deleted).
+    card.get_by_test_id("delete").click()
+    local_stack.settle()
+    expect(card.get_by_test_id("event-deleted")).to_be_visible(timeout=WAIT_MS)
+    expect(card.get_by_test_id("meeting")).to_have_attribute(
+        "data-deleted", "true", timeout=WAIT_MS
+    )
+    expect(card.get_by_test_id("meeting-state")).to_have_text("meeting deleted")
+    expect(card.get_by_test_id("meeting-vendor")).to_have_text("On Zoom")
+    assert zoom.meetings() == []
+    shot(page, "26-zoom-meeting-deleted")
