@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any, cast
 
 import click
@@ -23,6 +24,8 @@ from addon.credentials.access import NoAccess
 from addon.services import Services
 from addon.store.records import CalendarState
 from addon.sync.report import SyncRun
+
+BUSY_POLL_SECONDS = 0.5
 
 
 def _services() -> Services:
@@ -91,8 +94,19 @@ def register(app: Flask) -> None:
     @click.option(
         "--retry-parked", is_flag=True, help="Try the changes parked as needing attention again."
     )
+    @click.option(
+        "--wait",
+        default=60.0,
+        show_default=True,
+        type=click.FloatRange(min=0, max=3600),
+        help="Seconds to wait for a sync already running on the calendar (0: answer busy).",
+    )
     def sync_command(
-        calendar_id: str | None, due: bool, access_token: str | None, retry_parked: bool
+        calendar_id: str | None,
+        due: bool,
+        access_token: str | None,
+        retry_parked: bool,
+        wait: float,
     ) -> None:
         """Sync one calendar (or all due calendars) now and report what happened."""
         svc = _services()
@@ -103,5 +117,14 @@ def register(app: Flask) -> None:
         results = []
         for cal in targets:
             client = svc.calendar(_credentials(svc, cal, token))
-            results.append(_summary(svc.engine.sync(cal, client, retry_parked=retry_parked)))
+            run = svc.engine.sync(cal, client, retry_parked=retry_parked)
+            deadline = time.monotonic() + wait
+            if run.status == "busy" and wait > 0:
+                # A trigger's or a task's sync holds the calendar's lease: the person asked for
+                # a sync, so theirs runs once that one is done (its lease bounds the wait).
+                click.echo(f"{cal}: a sync is running; waiting up to {wait:g} s", err=True)
+            while run.status == "busy" and time.monotonic() < deadline:
+                time.sleep(BUSY_POLL_SECONDS)
+                run = svc.engine.sync(cal, client, retry_parked=retry_parked)
+            results.append(_summary(run))
         click.echo(json.dumps({"synced": results}, indent=2, default=str))

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.stack import Stack
 from tests.e2e.test_sync import ALICE, new_conference
+from tests.procs import wait_for
 
 pytestmark = pytest.mark.datastore
 
@@ -102,3 +104,35 @@ def test_retry_parked_changes_once_their_cause_is_fixed(stack: Stack) -> None:
     carried = model.events_get(ALICE, ALICE, copy["id"])["conferenceData"]["conferenceId"]
     assert carried != meeting_id and not stack.meetings()[carried]["deleted"]
     assert stack.calendar_state(ALICE).parked_count == 0
+
+
+def test_sync_waits_for_a_sync_already_running(stack: Stack) -> None:
+    event, meeting_id = new_conference(stack)
+    stack.control("POST", "/_emulator/addon/notifications", {"dropRate": 1.0})  # trigger lost
+    api = stack.calendar(ALICE)
+    api.events().patch(calendarId=ALICE, eventId=event["id"], body={"summary": "Late"}).execute()
+    # Another process's sync holds the calendar's lease (a trigger's, a task's).
+    assert stack.store.acquire_lease(ALICE, "someone-else", 60)
+    refused = flask(stack, "sync", ALICE, "--wait", "0", token=stack.user(ALICE))
+    assert refused.returncode == 0, refused.stderr
+    assert json.loads(refused.stdout)["synced"][0]["status"] == "busy"
+    assert stack.meetings()[meeting_id]["title"] != "Late"
+    # Held again; released once the command has found it busy (a refused sync marks the
+    # calendar dirty): the command waits, then its own sync runs.
+    stack.store.release_lease(ALICE, "someone-else")
+    assert stack.store.acquire_lease(ALICE, "someone-else", 60)
+
+    def release_once_refused() -> None:
+        wait_for(lambda: stack.calendar_state(ALICE).dirty, 60, "the command found it busy")
+        stack.store.release_lease(ALICE, "someone-else")
+
+    releaser = threading.Thread(target=release_once_refused)
+    releaser.start()
+    try:
+        waited = flask(stack, "sync", ALICE, "--wait", "30", token=stack.user(ALICE))
+    finally:
+        releaser.join()
+    assert waited.returncode == 0, waited.stderr
+    assert "a sync is running; waiting up to 30 s" in waited.stderr
+    assert json.loads(waited.stdout)["synced"][0]["status"] == "done"
+    assert stack.meetings()[meeting_id]["title"] == "Late"
