@@ -88,7 +88,7 @@ def test_the_side_panel_buttons_the_settings_page_and_the_status_page(
     expect(page.get_by_test_id("toast").first).to_contain_text("ync", timeout=WAIT_MS)
     expect(panel.get_by_test_id("panel-notification")).to_contain_text("Sync", timeout=WAIT_MS)
     tasks_stack.settle()
-    shot(page, "20-side-panel-sync-now")
+    shot(page, "30-side-panel-sync-now")
 
     # "New join link": the event's join link changes; the vendor deleted the old meeting.
     panel_button(panel, "New join link").click()
@@ -104,7 +104,7 @@ def test_the_side_panel_buttons_the_settings_page_and_the_status_page(
     expect(panel).to_contain_text(join.get_attribute("href") or "")
     tasks_stack.settle()
     expect(card.get_by_test_id("meeting")).to_have_attribute("data-deleted", "false")
-    shot(page, "21-side-panel-new-join-link")
+    shot(page, "31-side-panel-new-join-link")
     readme_shot(page, "console-cards", card)
 
     # The card's Settings link: Google Sign-In, then the user's defaults.
@@ -117,7 +117,7 @@ def test_the_side_panel_buttons_the_settings_page_and_the_status_page(
     settings.locator("#dial_in").select_option("off")
     settings.locator("#save").click()
     expect(settings.locator("#saved")).to_be_visible(timeout=WAIT_MS)
-    shot(settings, "22-settings-page")
+    shot(settings, "32-settings-page")
     readme_shot(settings, "settings-page")
     settings.close()
 
@@ -126,6 +126,6 @@ def test_the_side_panel_buttons_the_settings_page_and_the_status_page(
     status.goto(tasks_stack.ports.backend_url + "/status")
     expect(status.locator("h1")).to_have_text("Add-on status", timeout=WAIT_MS)
     expect(status.get_by_test_id("subscribed")).to_contain_text("1")
-    shot(status, "23-status-page")
+    shot(status, "33-status-page")
     readme_shot(status, "status-page")
     status.close()
