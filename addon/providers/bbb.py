@@ -50,7 +50,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -69,10 +68,11 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpTransport, RequestsTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import DATE_SLACK, event_span
+from addon.providers.vendor_http import failure, send
 
 _ALGORITHMS = {
     "sha1": hashlib.sha1,
@@ -80,7 +80,6 @@ _ALGORITHMS = {
     "sha384": hashlib.sha384,
     "sha512": hashlib.sha512,
 }
-_RETRYABLE = frozenset({408, 429})
 MAX_NAME = 100
 
 WindowState = Literal["early", "open", "over"]
@@ -114,21 +113,16 @@ class BbbProvider(ConferenceProvider):
 
     def __init__(self, options: Mapping[str, Any], *, http: HttpTransport | None = None) -> None:
         opts = OptionReader(self.name, options)
-        base_url = opts.url("base_url")
-        if base_url is None:
-            raise opts.error("base_url", "required: the BBB API root (…/bigbluebutton/api)")
+        base_url = opts.required_url("base_url", "the BBB API root (…/bigbluebutton/api)")
         self.base_url = base_url.rstrip("/")
-        secret = opts.string("secret")
-        if secret is None:
-            raise opts.error("secret", "required: the server's shared secret (bbb-conf --secret)")
-        self._secret = secret
+        self._secret = opts.required_string(
+            "secret", "the server's shared secret (bbb-conf --secret)"
+        )
         algorithm = opts.string("checksum_algorithm", "sha256")
         if algorithm not in _ALGORITHMS:
             raise opts.error("checksum_algorithm", f"one of {', '.join(_ALGORITHMS)}")
         self._hash = _ALGORITHMS[algorithm]
-        join_base = opts.url("join_base_url")
-        if join_base is None:
-            raise opts.error("join_base_url", "required: the add-on's public URL")
+        join_base = opts.required_url("join_base_url", "the add-on's public URL")
         self.join_base_url = join_base.rstrip("/")
         link_secret = opts.string("link_secret")
         if link_secret is None or len(link_secret) < 16:
@@ -243,17 +237,10 @@ class BbbProvider(ConferenceProvider):
         self, call: str, params: Mapping[str, str], *, ok_keys: tuple[str, ...] = ()
     ) -> ET.Element:
         what = f"BigBlueButton {call}"
-        try:
-            response = self._http.send(
-                "GET", self.signed_url(call, params), headers={}, timeout=self.timeout_seconds
-            )
-        except TransportError as exc:
-            raise ProviderUnavailable(f"{what}: {exc}") from exc
-        if response.status >= 500 or response.status in _RETRYABLE:
-            message = f"{what}: HTTP {response.status}"
-            raise ProviderUnavailable(message, response.retry_after(time.time()))
+        url = self.signed_url(call, params)
+        response = send(self._http, "GET", url, what=what, headers={}, timeout=self.timeout_seconds)
         if response.status >= 400:
-            raise ProviderRefused(f"{what}: HTTP {response.status}", response.status)
+            raise failure(response, f"{what}: HTTP {response.status}")
         try:
             root = ET.fromstring(response.content)  # noqa: S314 - see the import
         except ET.ParseError as exc:

@@ -45,7 +45,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -59,12 +58,15 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpTransport, RequestsTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import DATE_SLACK, epoch, event_span
+from addon.providers.vendor_http import BearerJsonApi
 
-_RETRYABLE = frozenset({408, 429})
+
+def _reason(status: int, body: Any) -> str:
+    return f"HTTP {status}: {_info(body)}"
 
 
 def _info(body: Any) -> str:
@@ -81,9 +83,7 @@ class DailyProvider(ConferenceProvider):
 
     def __init__(self, options: Mapping[str, Any], *, http: HttpTransport | None = None) -> None:
         opts = OptionReader(self.name, options)
-        api_key = opts.string("api_key")
-        if api_key is None:
-            raise opts.error("api_key", "required: the Daily API key (dashboard, Developers)")
+        api_key = opts.required_string("api_key", "the Daily API key (dashboard, Developers)")
         self._api_key = api_key
         base_url = opts.url("base_url", "https://api.daily.co/v1")
         assert base_url is not None
@@ -103,7 +103,10 @@ class DailyProvider(ConferenceProvider):
         self.margin = opts.number("margin_seconds", 900, minimum=0, maximum=86400)
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._http = http or RequestsTransport()
+        # Not a user's token but the deployment's key: a 401 is refused, no account to refresh.
+        self._api = BearerJsonApi(
+            "Daily", self.base_url, http or RequestsTransport(), self.timeout_seconds, _reason
+        )
 
     def room_for(self, idempotency_key: str) -> str:
         digest = hmac.new(self._room_key, idempotency_key.encode(), hashlib.sha256).digest()
@@ -187,25 +190,8 @@ class DailyProvider(ConferenceProvider):
     def _call(
         self, method: str, path: str, payload: Any, *, refused_ok: tuple[int, ...] = ()
     ) -> tuple[int, Any]:
-        what = f"Daily {method} {path}"
-        try:
-            response = self._http.send(
-                method,
-                self.base_url + path,
-                json=payload,
-                headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
-                timeout=self.timeout_seconds,
-            )
-        except TransportError as exc:
-            raise ProviderUnavailable(f"{what}: {exc}") from exc
-        status, body = response.status, response.json()
-        if 200 <= status < 300 or status in refused_ok:
-            return status, body
-        message = f"{what}: HTTP {status}: {_info(body)}"
-        if status >= 500 or status in _RETRYABLE:
-            raise ProviderUnavailable(message, response.retry_after(time.time()))
-        # A refused API key is the deployment's problem, not a user's: no account to refresh.
-        raise ProviderRefused(message, status)
+        response = self._api.call(method, path, self._api_key, json=payload, ok=refused_ok)
+        return response.status, response.json()
 
 
 def _int(value: str | None) -> int | None:

@@ -40,7 +40,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
 
@@ -54,11 +53,10 @@ from addon.providers.base import (
 from addon.providers.http import HttpTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
+from addon.providers.timing import DATE_SLACK, epoch
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _UNTIL = re.compile(r"UNTIL=(\d{8})(?:T(\d{6})Z?)?", re.IGNORECASE)
-# An all-day event's date is local to a zone we may not know: widen by the largest UTC offset.
-_DATE_SLACK = 14 * 3600
 # A token for an event whose times are unknown (not readable yet); the next sync fixes it.
 _UNKNOWN_TIMES_LIFETIME = 24 * 3600
 # Open-ended series (COUNT or no end) get a token for a year; later syncs renew it.
@@ -67,29 +65,6 @@ _SERIES_LIFETIME = 366 * 24 * 3600
 
 def _hmac(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
-
-
-def _parse_time(value: Mapping[str, str] | None, fallback_zone: str | None) -> float | None:
-    """Epoch seconds of a Calendar EventDateTime (``dateTime`` or all-day ``date``)."""
-    if not value:
-        return None
-    zone_name = value.get("timeZone") or fallback_zone
-    try:
-        zone = ZoneInfo(zone_name) if zone_name else dt.UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    try:
-        if value.get("dateTime"):
-            moment = dt.datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone)
-            return moment.timestamp()
-        if value.get("date"):
-            day = dt.date.fromisoformat(value["date"])
-            return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
-    except ValueError:
-        return None
-    return None
 
 
 def _series_end(recurrence: tuple[str, ...]) -> float | None:
@@ -177,11 +152,11 @@ class JitsiProvider(ConferenceProvider):
 
     def token_window(self, request: MeetingRequest) -> tuple[int, int]:
         """``(nbf, exp)`` of the join token: the event's span (or series) plus the margin."""
-        start = _parse_time(request.start, request.time_zone)
-        end = _parse_time(request.end, request.time_zone)
+        start = epoch(request.start, request.time_zone)
+        end = epoch(request.end, request.time_zone)
         slack = self.jwt_margin
         if request.start and "dateTime" not in request.start:
-            slack += _DATE_SLACK
+            slack += DATE_SLACK
         if start is None:
             start = self._clock()
             end = start + _UNKNOWN_TIMES_LIFETIME

@@ -53,6 +53,19 @@ class OptionReader:
                 raise self.error(name, f"must be an http(s) URL, got {value!r}")
         return value
 
+    def required_string(self, name: str, what: str) -> str:
+        """A string option with no default; ``what`` tells the deployer what to put there."""
+        value = self.string(name)
+        if value is None:
+            raise self.error(name, f"required: {what}")
+        return value
+
+    def required_url(self, name: str, what: str) -> str:
+        value = self.url(name)
+        if value is None:
+            raise self.error(name, f"required: {what}")
+        return value
+
     def boolean(self, name: str, default: bool = False) -> bool:
         value = self._get(name)
         if value is None:

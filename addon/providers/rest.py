@@ -25,7 +25,6 @@ Failures map to the provider errors of ``addon.providers.base``: no response, ti
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -37,14 +36,12 @@ from addon.providers.base import (
     MeetingRequest,
     OccurrenceChange,
     ProviderAuthRequired,
-    ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpTransport, RequestsTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
-
-_RETRYABLE_4XX = frozenset({408, 429})
+from addon.providers.vendor_http import failure, send
 
 
 def _meeting_body(request: MeetingRequest) -> dict[str, Any]:
@@ -107,9 +104,7 @@ class RestProvider(ConferenceProvider):
 
     def __init__(self, options: Mapping[str, Any], *, http: HttpTransport | None = None) -> None:
         opts = OptionReader(self.name, options)
-        base_url = opts.url("base_url")
-        if base_url is None:
-            raise opts.error("base_url", "required: the conferencing API's root URL")
+        base_url = opts.required_url("base_url", "the conferencing API's root URL")
         self.base_url = base_url.rstrip("/")
         self._api_key = opts.string("api_key")
         header = opts.string("api_key_header", "X-Api-Key")
@@ -171,16 +166,15 @@ class RestProvider(ConferenceProvider):
         stale_is_success: bool = False,
     ) -> Any:
         what = f"{method} {path}"
-        try:
-            response = self._http.send(
-                method,
-                self.base_url + path,
-                json=payload,
-                headers=self._headers(idempotency_key),
-                timeout=self.timeout_seconds,
-            )
-        except TransportError as exc:
-            raise ProviderUnavailable(f"{what}: {exc}") from exc
+        response = send(
+            self._http,
+            method,
+            self.base_url + path,
+            what=what,
+            json=payload,
+            headers=self._headers(idempotency_key),
+            timeout=self.timeout_seconds,
+        )
         status, body = response.status, response.json()
         if 200 <= status < 300:
             return body
@@ -190,10 +184,8 @@ class RestProvider(ConferenceProvider):
         if status == 409 and stale_is_success and stale:
             return body
         message = f"{what}: HTTP {status}: {_error_message(body)}"
-        if status >= 500 or status in _RETRYABLE_4XX:
-            raise ProviderUnavailable(message, response.retry_after(time.time()))
         if status in (401, 403) and isinstance(body, dict):
             url = body.get("authenticationUrl")
             if isinstance(url, str) and url:
                 raise ProviderAuthRequired(message, url)
-        raise ProviderRefused(message, status)
+        raise failure(response, message)

@@ -34,9 +34,7 @@ Options: ``client_id``, ``client_secret`` (the app registration's, required), ``
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,19 +42,16 @@ from urllib.parse import quote
 
 from addon.providers.base import (
     AccountLink,
-    ConferenceProvider,
     EntryPoint,
     Meeting,
     MeetingRequest,
     OccurrenceChange,
-    ProviderAccountExpired,
-    ProviderRefused,
     ProviderUnavailable,
-    VendorAccount,
 )
-from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
+from addon.providers.vendor_http import BearerJsonApi, LinkedAccountProvider, oauth_client
 
 SCOPES = ("OnlineMeetings.ReadWrite", "offline_access")
 
@@ -98,6 +93,14 @@ def _body(request: MeetingRequest) -> dict[str, Any]:
     return body
 
 
+def _reason(status: int, answer: Any) -> str:
+    """Graph's errors: ``{"error": {"code", "message"}}``."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    detail = str(error.get("message"))[:200] if isinstance(error, dict) else "no details"
+    return f"HTTP {status} {code}: {detail}"
+
+
 def meeting_from(body: Any) -> Meeting:
     if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
         raise ProviderUnavailable(f"Graph answered a malformed onlineMeeting: {body!r:.200}")
@@ -129,16 +132,12 @@ def meeting_from(body: Any) -> Meeting:
 
 
 @register("teams")
-class TeamsProvider(ConferenceProvider):
+class TeamsProvider(LinkedAccountProvider):
     name = "teams"
 
     def __init__(self, options: Mapping[str, Any], *, http: HttpTransport | None = None) -> None:
         opts = OptionReader(self.name, options)
-        client_id, client_secret = opts.string("client_id"), opts.string("client_secret")
-        if client_id is None:
-            raise opts.error("client_id", "required: the app registration's client id")
-        if client_secret is None:
-            raise opts.error("client_secret", "required: the app registration's client secret")
+        self._client_id, self._client_secret = oauth_client(opts, "the app registration")
         tenant = opts.string("tenant", "common")
         login = opts.url("login_base_url", "https://login.microsoftonline.com")
         graph = opts.url("graph_base_url", "https://graph.microsoft.com/v1.0")
@@ -147,9 +146,14 @@ class TeamsProvider(ConferenceProvider):
         self.login_base_url, self.graph_base_url = login.rstrip("/"), graph.rstrip("/")
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._client_id, self._client_secret = client_id, client_secret
-        self._http = http or RequestsTransport()
-        self._token: str | None = None
+        self._api = BearerJsonApi(
+            "Graph",
+            self.graph_base_url,
+            http or RequestsTransport(),
+            self.timeout_seconds,
+            _reason,
+            user_token=True,
+        )
 
     def account_link(self) -> AccountLink:
         base = f"{self.login_base_url}/{quote(self.tenant, safe='')}/oauth2/v2.0"
@@ -162,11 +166,6 @@ class TeamsProvider(ConferenceProvider):
             revoke_url=None,
             extra_authorize={"response_mode": "query"},
         )
-
-    def with_account(self, account: VendorAccount) -> TeamsProvider:
-        acting = copy.copy(self)
-        acting._token = account.access_token
-        return acting
 
     def create(self, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
         body = {**_body(request), "externalId": external_id(idempotency_key)}
@@ -191,30 +190,5 @@ class TeamsProvider(ConferenceProvider):
     def _call(
         self, method: str, path: str, body: Any = None, *, gone_is_success: bool = False
     ) -> HttpResponse:
-        what = f"Graph {method} {path}"
-        if self._token is None:
-            raise ProviderAccountExpired(f"{what}: no linked account")
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        try:
-            response = self._http.send(
-                method,
-                self.graph_base_url + path,
-                headers=headers,
-                json=body,
-                timeout=self.timeout_seconds,
-            )
-        except TransportError as exc:
-            raise ProviderUnavailable(f"{what}: {exc}") from exc
-        status = response.status
-        if 200 <= status < 300 or (status == 404 and gone_is_success):
-            return response
-        answer = response.json()
-        error = answer.get("error") if isinstance(answer, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        detail = str(error.get("message"))[:200] if isinstance(error, dict) else "no details"
-        message = f"{what}: HTTP {status} {code}: {detail}"
-        if status == 401:
-            raise ProviderAccountExpired(message)
-        if status in (408, 429) or status >= 500:
-            raise ProviderUnavailable(message, response.retry_after(time.time()))
-        raise ProviderRefused(message, status)
+        ok = (404,) if gone_is_success else ()
+        return self._as_account(method, path, json=body, ok=ok)

@@ -7,7 +7,8 @@ span a meeting must cover (one event, or a whole series).
                                bound it (``UNTIL``, or ``COUNT`` x ``INTERVAL`` x ``FREQ`` as an
                                upper bound), else ``bounded`` is False.
 
-The Jitsi provider predates this module and keeps its own copy of the first two helpers.
+The Jitsi provider bounds a series by ``UNTIL`` only (its own ``_series_end``: a token for
+a series counted in occurrences lasts a year instead), so it uses ``epoch`` alone.
 """
 
 from __future__ import annotations

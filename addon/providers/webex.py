@@ -49,34 +49,30 @@ already invites), ``timeout_seconds`` (default 5).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from addon.providers.base import (
     AccountLink,
-    ConferenceProvider,
     EntryPoint,
     Meeting,
     MeetingRequest,
     OccurrenceChange,
-    ProviderAccountExpired,
     ProviderAuthRequired,
+    ProviderError,
     ProviderRefused,
     ProviderUnavailable,
-    VendorAccount,
 )
-from addon.providers.http import HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpTransport, RequestsTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import epoch, zone_of
+from addon.providers.vendor_http import BearerJsonApi, LinkedAccountProvider, oauth_client
 
-_RETRYABLE = frozenset({408, 429})
 _TITLE_MAX = 128
 _DEFAULT_SCOPES = "meeting:schedules_read meeting:schedules_write"
 # Listing windows around a time: wide enough for any offset confusion, narrow enough to be cheap.
@@ -111,21 +107,21 @@ def _error_text(body: Any) -> str:
     return "; ".join(parts) or "no details"
 
 
+def _reason(status: int, body: Any) -> str:
+    return f"HTTP {status}: {_error_text(body)}"
+
+
 def _tel(number: str) -> str:
     return "tel:" + re.sub(r"[^\d+]", "", number)
 
 
 @register("webex")
-class WebexProvider(ConferenceProvider):
+class WebexProvider(LinkedAccountProvider):
     name = "webex"
 
     def __init__(self, options: Mapping[str, Any], *, http: HttpTransport | None = None) -> None:
         opts = OptionReader(self.name, options)
-        client_id, client_secret = opts.string("client_id"), opts.string("client_secret")
-        if client_id is None:
-            raise opts.error("client_id", "required: the Webex integration's client id")
-        if client_secret is None:
-            raise opts.error("client_secret", "required: the Webex integration's client secret")
+        client_id, client_secret = oauth_client(opts, "the Webex integration")
         base_url = opts.url("base_url", "https://webexapis.com/v1")
         assert base_url is not None
         self.base_url = base_url.rstrip("/")
@@ -144,16 +140,21 @@ class WebexProvider(ConferenceProvider):
         self.send_email = opts.boolean("send_email")
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._http = http or RequestsTransport()
-        self._account: VendorAccount | None = None
+        self._api = BearerJsonApi(
+            "Webex",
+            self.base_url,
+            http or RequestsTransport(),
+            self.timeout_seconds,
+            _reason,
+            user_token=True,
+        )
 
     def account_link(self) -> AccountLink:
         return self._link
 
-    def with_account(self, account: VendorAccount) -> WebexProvider:
-        acting = copy.copy(self)
-        acting._account = account
-        return acting
+    def _unlinked(self, what: str) -> ProviderError:
+        # The caller, which knows the link page, fills in the authentication URL.
+        return ProviderAuthRequired(f"{what}: no linked Webex account", "")
 
     # --- the request as Webex wants it ------------------------------------------------------
 
@@ -361,29 +362,6 @@ class WebexProvider(ConferenceProvider):
         gone_ok: bool = False,
         conflict_ok: bool = False,
     ) -> Any:
-        what = f"Webex {method} {path}"
-        if self._account is None:
-            raise ProviderAuthRequired(f"{what}: no linked Webex account", "")
-        try:
-            response = self._http.send(
-                method,
-                self.base_url + path,
-                json=json,
-                params=params,
-                headers={
-                    "Authorization": f"Bearer {self._account.access_token}",
-                    "Accept": "application/json",
-                },
-                timeout=self.timeout_seconds,
-            )
-        except TransportError as exc:
-            raise ProviderUnavailable(f"{what}: {exc}") from exc
-        status, body = response.status, response.json()
-        if 200 <= status < 300 or (status == 404 and gone_ok) or (status == 409 and conflict_ok):
-            return body if isinstance(body, dict) else {}
-        message = f"{what}: HTTP {status}: {_error_text(body)}"
-        if status >= 500 or status in _RETRYABLE:
-            raise ProviderUnavailable(message, response.retry_after(time.time()))
-        if status == 401:
-            raise ProviderAccountExpired(message)
-        raise ProviderRefused(message, status)
+        ok = ((404,) if gone_ok else ()) + ((409,) if conflict_ok else ())
+        body = self._as_account(method, path, json=json, params=params, ok=ok).json()
+        return body if isinstance(body, dict) else {}

@@ -49,7 +49,6 @@ Options: ``client_id``, ``client_secret`` (the Zoom app's, required), ``api_base
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import time
 from collections.abc import Mapping
@@ -59,19 +58,17 @@ from urllib.parse import quote
 
 from addon.providers.base import (
     AccountLink,
-    ConferenceProvider,
     EntryPoint,
     Meeting,
     MeetingRequest,
     OccurrenceChange,
-    ProviderAccountExpired,
     ProviderRefused,
     ProviderUnavailable,
-    VendorAccount,
 )
-from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
+from addon.providers.vendor_http import BearerJsonApi, LinkedAccountProvider, oauth_client
 
 LOOKUP_PAGES = 3
 MAX_DIAL_IN = 3
@@ -213,6 +210,13 @@ def _retry_after(response: HttpResponse) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _reason(status: int, answer: Any) -> str:
+    """Zoom's errors: ``{"code", "message"}``."""
+    code = answer.get("code") if isinstance(answer, dict) else None
+    detail = str(answer.get("message"))[:200] if isinstance(answer, dict) else "no details"
+    return f"HTTP {status} code {code}: {detail}"
+
+
 def meeting_from(body: Any) -> Meeting:
     """A Meeting from Zoom's meeting object; malformed → ``ProviderUnavailable``."""
     if not isinstance(body, dict) or not isinstance(body.get("join_url"), str):
@@ -259,25 +263,27 @@ def meeting_from(body: Any) -> Meeting:
 
 
 @register("zoom")
-class ZoomProvider(ConferenceProvider):
+class ZoomProvider(LinkedAccountProvider):
     name = "zoom"
 
     def __init__(self, options: Mapping[str, Any], *, http: HttpTransport | None = None) -> None:
         opts = OptionReader(self.name, options)
-        client_id, client_secret = opts.string("client_id"), opts.string("client_secret")
-        if client_id is None:
-            raise opts.error("client_id", "required: the Zoom OAuth app's client id")
-        if client_secret is None:
-            raise opts.error("client_secret", "required: the Zoom OAuth app's client secret")
+        self._client_id, self._client_secret = oauth_client(opts, "the Zoom OAuth app")
         api = opts.url("api_base_url", "https://api.zoom.us/v2")
         oauth = opts.url("oauth_base_url", "https://zoom.us")
         assert api is not None and oauth is not None
         self.api_base_url, self.oauth_base_url = api.rstrip("/"), oauth.rstrip("/")
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._client_id, self._client_secret = client_id, client_secret
-        self._http = http or RequestsTransport()
-        self._token: str | None = None
+        self._api = BearerJsonApi(
+            "Zoom",
+            self.api_base_url,
+            http or RequestsTransport(),
+            self.timeout_seconds,
+            _reason,
+            user_token=True,
+            wait=_retry_after,
+        )
 
     def account_link(self) -> AccountLink:
         return AccountLink(
@@ -289,11 +295,6 @@ class ZoomProvider(ConferenceProvider):
             revoke_url=self.oauth_base_url + "/oauth/revoke",
             client_auth="basic",
         )
-
-    def with_account(self, account: VendorAccount) -> ZoomProvider:
-        acting = copy.copy(self)
-        acting._token = account.access_token
-        return acting
 
     # ---- operations ---------------------------------------------------------------------
     def create(self, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
@@ -383,33 +384,5 @@ class ZoomProvider(ConferenceProvider):
         params: Mapping[str, str] | None = None,
         gone_is_success: bool = False,
     ) -> HttpResponse:
-        what = f"Zoom {method} {path}"
-        if self._token is None:
-            raise ProviderAccountExpired(f"{what}: no linked account")
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        try:
-            response = self._http.send(
-                method,
-                self.api_base_url + path,
-                headers=headers,
-                json=body,
-                params=params,
-                timeout=self.timeout_seconds,
-            )
-        except TransportError as exc:
-            raise ProviderUnavailable(f"{what}: {exc}") from exc
-        status = response.status
-        if 200 <= status < 300:
-            return response
-        answer = response.json()
-        code = answer.get("code") if isinstance(answer, dict) else None
-        message = f"{what}: HTTP {status} code {code}: " + (
-            str(answer.get("message"))[:200] if isinstance(answer, dict) else "no details"
-        )
-        if status == 404 and gone_is_success:
-            return response
-        if status == 401:
-            raise ProviderAccountExpired(message)
-        if status == 429 or status >= 500 or status == 408:
-            raise ProviderUnavailable(message, _retry_after(response))
-        raise ProviderRefused(message, status)
+        ok = (404,) if gone_is_success else ()  # 404 (code 3001): already gone
+        return self._as_account(method, path, json=body, params=params, ok=ok)

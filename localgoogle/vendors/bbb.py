@@ -40,7 +40,7 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Flask, Response, jsonify, request
 from markupsafe import escape
 
-from localgoogle.vendors.toolkit import FaultsAndCalls, add_control_routes
+from localgoogle.vendors.toolkit import FaultsAndCalls, add_control_routes, vendor_app
 
 _HASHES = {40: hashlib.sha1, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 _CALLS = ("create", "join", "isMeetingRunning", "getMeetingInfo", "end")
@@ -267,8 +267,5 @@ def bbb_blueprint(state: BbbState, name: str = "bbb") -> Blueprint:
 
 def create_bbb_app(state: BbbState | None = None) -> Flask:
     """The fake BigBlueButton on its own; its state is ``app.extensions["bbb"]``."""
-    app = Flask(__name__)
     state = state or BbbState()
-    app.extensions["bbb"] = state
-    app.register_blueprint(bbb_blueprint(state))
-    return app
+    return vendor_app(__name__, "bbb", state, bbb_blueprint(state))

@@ -34,7 +34,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from localgoogle.vendors.toolkit import FaultsAndCalls, add_control_routes
+from localgoogle.vendors.toolkit import (
+    FaultsAndCalls,
+    add_control_routes,
+    json_response,
+    vendor_app,
+)
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PRIVACY = ("public", "private", "org")
@@ -201,10 +206,7 @@ def daily_blueprint(state: DailyState, name: str = "daily") -> Blueprint:
             request.headers.get("Authorization", ""),
             request.get_json(silent=True) if request.method == "POST" else {},
         )
-        response = jsonify(body)
-        response.status_code = status
-        response.headers.update(headers)
-        return response
+        return json_response(status, body, headers)
 
     @bp.post("/v1/rooms")
     def create_room() -> Response:
@@ -236,8 +238,5 @@ def daily_blueprint(state: DailyState, name: str = "daily") -> Blueprint:
 
 def create_daily_app(state: DailyState | None = None) -> Flask:
     """The fake Daily on its own; its state is ``app.extensions["daily"]``."""
-    app = Flask(__name__)
     state = state or DailyState()
-    app.extensions["daily"] = state
-    app.register_blueprint(daily_blueprint(state))
-    return app
+    return vendor_app(__name__, "daily", state, daily_blueprint(state))

@@ -17,22 +17,37 @@ Rules (RFC 6749, RFC 7636, RFC 7009):
   in the middle of a sync); refresh tokens stay good.
 
 Statistics count token-endpoint calls per grant type (``stats()``): a refresh loop shows.
+
+``AccountVendorState`` is what the fake Zoom and Graph states share (their server, meetings,
+faults and call log); ``add_oauth_routes`` mounts the authorization page, the token endpoint
+and (where the vendor has one) revocation at a vendor's paths; ``add_account_control_routes``
+their control API: ``meetings``, ``calls``, ``reset``, ``faults``, ``stats``,
+``expire-tokens``, ``revoke``.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
+from flask import Blueprint, Response, jsonify, redirect, request
+
+from localgoogle.vendors.toolkit import Fault, FaultsAndCalls, json_response
+
 CODE_LIFETIME = 600.0
+# The faults the fake Zoom and Graph inject (``AccountVendorState``): 503, or 429 with
+# ``Retry-After``.
+AccountFaultMode = Literal["down", "ratelimit"]
+ACCOUNT_FAULT_MODES: tuple[AccountFaultMode, ...] = ("down", "ratelimit")
 
 
 @dataclass
@@ -282,3 +297,136 @@ def _pkce_ok(challenge: str, method: str, verifier: str) -> bool:
     digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
     computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
     return secrets.compare_digest(challenge, computed)
+
+
+def add_oauth_routes(
+    bp: Blueprint,
+    oauth: VendorOAuth,
+    *,
+    base: str,
+    vendor: str,
+    problem_key: str,
+    token_error: Callable[[dict[str, Any]], None],
+    revoke: bool,
+) -> None:
+    """``{base}/authorize`` (GET the consent page titled ``vendor``, POST its decision),
+    ``{base}/token`` and, with ``revoke``, ``{base}/revoke``. A refused authorization request
+    answers 400 ``{"error": "invalid_request", problem_key: why}``; ``token_error`` adds the
+    vendor's own fields to a refused token request's RFC 6749 body. ``base`` may hold URL
+    parts (Microsoft's ``<tenant>``): the views ignore them."""
+
+    def token_answer(answer: TokenAnswer) -> Response:
+        body = dict(answer.body)
+        if answer.status != 200:
+            token_error(body)
+        return json_response(answer.status, body, {"Cache-Control": "no-store"})
+
+    @bp.get(f"{base}/authorize", endpoint="authorize_page")
+    def authorize_page(**_: str) -> Response:
+        problem = oauth.authorization_problem(request.args)
+        if problem:
+            return json_response(400, {"error": "invalid_request", problem_key: problem})
+        html = oauth.consent_page(request.args, request.path, vendor)
+        return Response(html, mimetype="text/html")
+
+    @bp.post(f"{base}/authorize", endpoint="authorize_decide")
+    def authorize_decide(**_: str) -> Response:
+        url, problem = oauth.decide(request.form)
+        if url is None:
+            return json_response(400, {"error": "invalid_request", problem_key: problem})
+        return redirect(url, code=302)  # type: ignore[return-value]
+
+    @bp.post(f"{base}/token", endpoint="token")
+    def token(**_: str) -> Response:
+        return token_answer(oauth.token(request.form, request.headers.get("Authorization")))
+
+    if revoke:
+
+        @bp.post(f"{base}/revoke", endpoint="revoke")
+        def revoke_token(**_: str) -> Response:
+            return token_answer(oauth.revoke(request.form, request.headers.get("Authorization")))
+
+
+class AccountVendorState:
+    """A fake vendor acting as one user (Zoom, Graph): its authorization server, meetings by
+    id (guarded by ``_lock``), the fault plan and the call log, with their Python control API.
+    A subclass builds its meetings and logs its calls in its vendor's shapes."""
+
+    def __init__(self, oauth: VendorOAuth) -> None:
+        self.oauth = oauth
+        self.faults = FaultsAndCalls()
+        self._lock = threading.Lock()
+        self._meetings: dict[str, dict[str, Any]] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._meetings = {}
+        self.faults.reset()
+        self.oauth.reset()
+
+    def set_fault(
+        self, mode: AccountFaultMode | None, count: int | None = None, retry_after: int = 1
+    ) -> None:
+        """The next ``count`` API calls (all: None) fail; ``retry_after`` whole seconds."""
+        self.faults.set_fault(None if mode is None else Fault(mode, count, str(retry_after)))
+
+    def calls(self) -> list[dict[str, Any]]:
+        return self.faults.calls()
+
+    def meetings(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._meetings.values()))
+
+
+def add_account_control_routes(bp: Blueprint, state: AccountVendorState) -> None:
+    """``/_control/meetings``, ``calls``, ``reset``, ``faults`` (``{"mode": "down"|"ratelimit"|
+    "none", "count"?, "retryAfter"?: 0..3600 s}``), ``stats``, ``expire-tokens`` (every access
+    token issued so far stops working) and ``revoke`` ``{"account"}`` (the user revoked the
+    app) of the fake Zoom and Graph."""
+    oauth = state.oauth
+
+    @bp.get("/_control/meetings")
+    def all_meetings() -> Response:
+        return jsonify({"meetings": state.meetings()})
+
+    @bp.get("/_control/calls")
+    def calls() -> Response:
+        return jsonify({"calls": state.calls()})
+
+    @bp.post("/_control/reset")
+    def reset() -> Response:
+        state.reset()
+        return Response(status=204)
+
+    @bp.post("/_control/faults")
+    def faults() -> Response:
+        body = request.get_json(silent=True) or {}
+        mode, count, after = body.get("mode"), body.get("count"), body.get("retryAfter", 1)
+        if mode == "none":
+            state.set_fault(None)
+            return Response(status=204)
+        ok_count = count is None or (isinstance(count, int) and count > 0)
+        ok_after = isinstance(after, int) and 0 <= after <= 3600
+        if mode not in ACCOUNT_FAULT_MODES or not ok_count or not ok_after:
+            modes = ", ".join(ACCOUNT_FAULT_MODES)
+            return json_response(400, {"error": f"mode one of {modes}, none; "
+                                       "count > 0; 0 <= retryAfter <= 3600"})  # fmt: skip
+        state.set_fault(mode, count, after)
+        return Response(status=204)
+
+    @bp.get("/_control/stats")
+    def stats() -> Response:
+        return jsonify(oauth.stats())
+
+    @bp.post("/_control/expire-tokens")
+    def expire_tokens() -> Response:
+        return jsonify({"expired": oauth.expire_access_tokens()})
+
+    @bp.post("/_control/revoke")
+    def revoke_account() -> Response:
+        body = request.get_json(silent=True) or {}
+        account = body.get("account")
+        if not isinstance(account, str) or not account:
+            return json_response(400, {"error": "account required"})
+        oauth.revoke_account(account)
+        return Response(status=204)

@@ -1,5 +1,5 @@
-"""What the vendor fakes (Daily, BigBlueButton, Webex) share: injected faults, a call log, and
-the control endpoints that drive them.
+"""What the vendor fakes share: injected faults, a call log, the control endpoints that drive
+them, JSON answers and the app that serves one fake alone.
 
 A *fault* applies to the next ``count`` vendor API calls (all of them when ``count`` is None):
 
@@ -15,6 +15,10 @@ fake under ``/_control``; never logged, faulted or delayed): ``GET /_control/cal
 (each ``{method, op, target, status, outcome, at}``, ``at`` in epoch seconds),
 ``POST /_control/faults`` ``{"mode", "count"?, "retryAfter"?, "seconds"?}`` (``"mode":
 "none"`` clears), ``DELETE /_control/faults``, ``POST /_control/reset``.
+
+The fake Zoom and Graph came with a control API of their own, kept as it is
+(``oauth.add_account_control_routes``): faults ``down`` and ``ratelimit`` only, ``retryAfter``
+whole seconds (default 1), calls logged in their own shape (``FaultsAndCalls.record``).
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 FaultMode = Literal["down", "error500", "ratelimit", "auth", "hang"]
 FAULT_MODES: tuple[FaultMode, ...] = ("down", "error500", "ratelimit", "auth", "hang")
@@ -65,7 +72,7 @@ class FaultsAndCalls:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._fault: Fault | None = None
-        self._calls: list[Call] = []
+        self._calls: list[dict[str, Any]] = []  # as the control API answers them
         self._release = threading.Event()
 
     def reset(self) -> None:
@@ -94,12 +101,16 @@ class FaultsAndCalls:
         return fault
 
     def log(self, method: str, op: str, target: str | None, status: int, outcome: str) -> None:
+        self.record(Call(method, op, target, status, outcome, time.time()))
+
+    def record(self, call: DataclassInstance) -> None:
+        """Log a call in a vendor's own shape (a dataclass with an ``op`` field)."""
         with self._lock:
-            self._calls.append(Call(method, op, target, status, outcome, time.time()))
+            self._calls.append(asdict(call))
 
     def calls(self, op: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [asdict(c) for c in self._calls if op is None or c.op == op]
+            return [dict(c) for c in self._calls if op is None or c["op"] == op]
 
 
 def parse_fault(body: Any) -> Fault | None | str:
@@ -147,3 +158,19 @@ def add_control_routes(bp: Blueprint, faults: FaultsAndCalls, reset: Callable[[]
     def do_reset() -> Response:
         reset()
         return Response(status=204)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """``body`` as JSON (None: no body) with ``status`` and ``headers``."""
+    response = Response(status=status) if body is None else jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def vendor_app(import_name: str, key: str, state: object, blueprint: Blueprint) -> Flask:
+    """One fake on its own (``create_*_app``); its state is ``app.extensions[key]``."""
+    app = Flask(import_name)
+    app.extensions[key] = state
+    app.register_blueprint(blueprint)
+    return app

@@ -17,14 +17,16 @@ from addon.providers.base import Meeting, OccurrenceChange, ProviderRefused, Pro
 from addon.providers.bbb import BbbProvider
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
-from localgoogle.server import serve
 from localgoogle.vendors.bbb import BbbState, create_bbb_app
 from tests.addon.vendor_support import (
+    built,
     epoch_of,
     fault,
     free_port,
+    fresh,
     http_date,
     meeting_request,
+    served,
     when,
 )
 
@@ -34,15 +36,12 @@ LINK_SECRET = "link-secret-0123456789"
 
 @pytest.fixture(scope="module")
 def _bbb() -> Iterator[tuple[BbbState, str]]:
-    state = BbbState(secret=SECRET)
-    with serve(create_bbb_app(state)) as url:
-        yield state, url
+    yield from served(BbbState(secret=SECRET), create_bbb_app)
 
 
 @pytest.fixture
 def bbb(_bbb: tuple[BbbState, str]) -> tuple[BbbState, str]:
-    _bbb[0].reset()
-    return _bbb
+    return fresh(_bbb)
 
 
 def _provider(url: str, **options: Any) -> BbbProvider:
@@ -53,9 +52,7 @@ def _provider(url: str, **options: Any) -> BbbProvider:
         "link_secret": LINK_SECRET,
         **options,
     }
-    provider = build_provider("bbb", values)
-    assert isinstance(provider, BbbProvider)
-    return provider
+    return built(BbbProvider, "bbb", values)
 
 
 def test_create_is_local_idempotent_and_links_to_our_join_page(bbb: Any) -> None:

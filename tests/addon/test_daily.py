@@ -11,14 +11,16 @@ from addon.providers.base import Meeting, OccurrenceChange, ProviderRefused, Pro
 from addon.providers.daily import DailyProvider
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
-from localgoogle.server import serve
 from localgoogle.vendors.daily import DailyState, create_daily_app
 from tests.addon.vendor_support import (
+    built,
     epoch_of,
     fault,
     free_port,
+    fresh,
     http_date,
     meeting_request,
+    served,
     when,
 )
 
@@ -27,21 +29,16 @@ KEY = "daily-test-key"
 
 @pytest.fixture(scope="module")
 def _daily() -> Iterator[tuple[DailyState, str]]:
-    state = DailyState(api_key=KEY)
-    with serve(create_daily_app(state)) as url:
-        yield state, url
+    yield from served(DailyState(api_key=KEY), create_daily_app)
 
 
 @pytest.fixture
 def daily(_daily: tuple[DailyState, str]) -> tuple[DailyState, str]:
-    _daily[0].reset()
-    return _daily
+    return fresh(_daily)
 
 
 def _provider(url: str, **options: Any) -> DailyProvider:
-    provider = build_provider("daily", {"api_key": KEY, "base_url": url + "/v1", **options})
-    assert isinstance(provider, DailyProvider)
-    return provider
+    return built(DailyProvider, "daily", {"api_key": KEY, "base_url": url + "/v1", **options})
 
 
 def _room(state: DailyState, meeting: Meeting) -> dict[str, Any]:

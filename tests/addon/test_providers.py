@@ -4,7 +4,6 @@ real HTTP (werkzeug on a free loopback port)."""
 from __future__ import annotations
 
 import json as jsonlib
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -31,6 +30,7 @@ from addon.providers.options import ProviderConfigError
 from addon.providers.registry import UnknownProvider, build_provider, known_providers
 from addon.providers.rest import RestProvider
 from localgoogle.vendors.rest import ConferencingState, create_conferencing_app
+from tests.addon.vendor_support import free_port
 
 SECRET = "room-secret-0123456789"
 START = {"dateTime": "2030-05-01T10:00:00+02:00", "timeZone": "Europe/Paris"}
@@ -357,15 +357,8 @@ def test_rest_update_occurrence_delete(fake: FakeConferencing) -> None:
     assert info.value.status == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_rest_connection_refused_is_unavailable() -> None:
-    provider = build_provider("rest", {"base_url": f"http://127.0.0.1:{_free_port()}"})
+    provider = build_provider("rest", {"base_url": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(ProviderUnavailable):
         provider.create(_request(), idempotency_key="k")
 

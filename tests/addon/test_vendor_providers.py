@@ -30,10 +30,10 @@ from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
 from addon.providers.teams import TeamsProvider
 from addon.providers.zoom import ZoomProvider, _retry_after, recurrence
-from localgoogle.server import serve
 from localgoogle.vendors.graph import GraphState, create_graph_app
 from localgoogle.vendors.oauth import VendorOAuth
 from localgoogle.vendors.zoom import ZoomState, create_zoom_app
+from tests.addon.vendor_support import served
 
 ALICE = "alice@example.com"
 
@@ -76,16 +76,12 @@ def access_token(oauth: VendorOAuth, client_id: str, secret: str, account: str =
 
 @pytest.fixture
 def zoom() -> Iterator[tuple[ZoomState, str]]:
-    state = ZoomState()
-    with serve(create_zoom_app(state)) as url:
-        yield state, url
+    yield from served(ZoomState(), create_zoom_app)
 
 
 @pytest.fixture
 def graph() -> Iterator[tuple[GraphState, str]]:
-    state = GraphState()
-    with serve(create_graph_app(state)) as url:
-        yield state, url
+    yield from served(GraphState(), create_graph_app)
 
 
 def zoom_provider(zoom: tuple[ZoomState, str]) -> ZoomProvider:

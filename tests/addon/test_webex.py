@@ -26,7 +26,6 @@ from addon.providers.base import (
 from addon.providers.options import ProviderConfigError
 from addon.providers.registry import build_provider
 from addon.providers.webex import WebexProvider
-from localgoogle.server import serve
 from localgoogle.vendors.webex import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -34,11 +33,14 @@ from localgoogle.vendors.webex import (
     create_webex_app,
 )
 from tests.addon.vendor_support import (
+    built,
     epoch_of,
     fault,
     free_port,
+    fresh,
     http_date,
     meeting_request,
+    served,
     when,
 )
 
@@ -48,23 +50,18 @@ ADA = "ada@example.com"
 
 @pytest.fixture(scope="module")
 def _webex() -> Iterator[tuple[WebexState, str]]:
-    state = WebexState()
-    with serve(create_webex_app(state)) as url:
-        yield state, url
+    yield from served(WebexState(), create_webex_app)
 
 
 @pytest.fixture
 def webex(_webex: tuple[WebexState, str]) -> tuple[WebexState, str]:
-    _webex[0].reset()
-    return _webex
+    return fresh(_webex)
 
 
 def _provider(url: str, **options: Any) -> WebexProvider:
     values = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET,
               "base_url": url + "/v1", **options}  # fmt: skip
-    provider = build_provider("webex", values)
-    assert isinstance(provider, WebexProvider)
-    return provider
+    return built(WebexProvider, "webex", values)
 
 
 def _link(url: str, email: str = ADA) -> dict[str, Any]:

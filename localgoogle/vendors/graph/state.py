@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from localgoogle.vendors.oauth import VendorOAuth
+from localgoogle.vendors.oauth import AccountVendorState, VendorOAuth
+from localgoogle.vendors.toolkit import Fault
 
-FaultMode = Literal["down", "ratelimit"]
-FAULT_MODES: tuple[FaultMode, ...] = ("down", "ratelimit")
 Result = tuple[int, dict[str, Any] | None, dict[str, str]]
 
 
@@ -26,13 +24,6 @@ class Call:
     status: int
     outcome: str
     at: float  # epoch seconds the call arrived (waits between calls show)
-
-
-@dataclass
-class Fault:
-    mode: FaultMode
-    remaining: int | None
-    retry_after: int
 
 
 def graph_error(status: int, code: str, message: str) -> Result:
@@ -49,7 +40,7 @@ def _instant(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class GraphState:
+class GraphState(AccountVendorState):
     def __init__(
         self,
         *,
@@ -60,36 +51,20 @@ class GraphState:
     ) -> None:
         # Microsoft answers a new refresh token on refresh too; the old one is not retired at
         # once (the fake keeps it usable: rotation not enforced).
-        self.oauth = VendorOAuth(
-            clients={client_id: client_secret}, rotate_refresh_tokens=False, prefix="graph"
+        super().__init__(
+            VendorOAuth(
+                clients={client_id: client_secret}, rotate_refresh_tokens=False, prefix="graph"
+            )
         )
         self.join_base = join_base.rstrip("/")
         self.audio = audio
-        self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
+        super().reset()
         with self._lock:
-            self._meetings: dict[str, dict[str, Any]] = {}
             self._external: dict[tuple[str, str], str] = {}
-            self._calls: list[Call] = []
-            self._fault: Fault | None = None
             self._next = 1
-        self.oauth.reset()
-
-    def set_fault(
-        self, mode: FaultMode | None, count: int | None = None, retry_after: int = 1
-    ) -> None:
-        with self._lock:
-            self._fault = None if mode is None else Fault(mode, count, retry_after)
-
-    def calls(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(c) for c in self._calls]
-
-    def meetings(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return copy.deepcopy(list(self._meetings.values()))
 
     def handle(
         self,
@@ -100,25 +75,27 @@ class GraphState:
         body: dict[str, Any] | None = None,
     ) -> Result:
         account = self.oauth.account_of(authorization)
+        fault = self.faults.take()
         with self._lock:
-            result, faulted = self._decide(op, account, meeting_id, body or {})
+            result, faulted = self._decide(op, account, meeting_id, body or {}, fault)
             outcome = "fault" if faulted else ("applied" if result[0] < 400 else "rejected")
-            self._calls.append(Call(method, op, meeting_id, result[0], outcome, time.time()))
+            # Logged under the lock: the log's order is the order calls were applied in.
+            self.faults.record(Call(method, op, meeting_id, result[0], outcome, time.time()))
             return result
 
     def _decide(
-        self, op: str, account: str | None, meeting_id: str | None, body: dict[str, Any]
+        self,
+        op: str,
+        account: str | None,
+        meeting_id: str | None,
+        body: dict[str, Any],
+        fault: Fault | None,
     ) -> tuple[Result, bool]:
-        fault = self._fault
-        if fault is not None and fault.remaining is not None:
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self._fault = None
         if fault is not None and fault.mode == "down":
             return graph_error(503, "ServiceNotAvailable", "Service unavailable (injected)"), True
-        if fault is not None:
+        if fault is not None:  # ratelimit, its Retry-After in whole seconds (set_fault)
             status, answer, _ = graph_error(429, "TooManyRequests", "Too many requests")
-            return (status, answer, {"Retry-After": str(fault.retry_after)}), True
+            return (status, answer, fault.headers()), True
         if account is None:
             return graph_error(401, "InvalidAuthenticationToken",
                                "Access token is empty, expired or invalid."), False  # fmt: skip

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from localgoogle.vendors.rest.state import FAULT_MODES, ConferencingState, Result, latency_problem
+from localgoogle.vendors.toolkit import json_response, vendor_app
 
 
 def _credential() -> str | None:
@@ -19,12 +20,7 @@ def _credential() -> str | None:
 
 
 def _respond(result: Result) -> Response:
-    status, body = result
-    if body is None:
-        return Response(status=status)
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    return json_response(*result)
 
 
 def conferencing_blueprint(state: ConferencingState, name: str = "conferencing") -> Blueprint:
@@ -120,8 +116,5 @@ def conferencing_blueprint(state: ConferencingState, name: str = "conferencing")
 
 def create_conferencing_app(state: ConferencingState | None = None) -> Flask:
     """The fake conferencing server on its own; its state is ``app.extensions["conferencing"]``."""
-    app = Flask(__name__)
     state = state or ConferencingState()
-    app.extensions["conferencing"] = state
-    app.register_blueprint(conferencing_blueprint(state))
-    return app
+    return vendor_app(__name__, "conferencing", state, conferencing_blueprint(state))

@@ -9,7 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from localgoogle.vendors.toolkit import FaultsAndCalls, add_control_routes
+from localgoogle.vendors.toolkit import (
+    FaultsAndCalls,
+    add_control_routes,
+    json_response,
+    vendor_app,
+)
 from localgoogle.vendors.webex.meetings import Meetings, Result, error
 from localgoogle.vendors.webex.oauth import DEFAULT_SCOPES, Client, Tokens, add_oauth_routes
 
@@ -61,9 +66,7 @@ class WebexState:
 
 def _respond(result: Result, headers: dict[str, str]) -> Response:
     status, body = result
-    response = Response(status=status) if body is None else jsonify(body)
-    response.status_code = status
-    response.headers.update(headers)
+    response = json_response(status, body, headers)
     if body is not None and "trackingId" in body:
         response.headers["TrackingID"] = body["trackingId"]
     return response
@@ -169,8 +172,5 @@ def webex_blueprint(state: WebexState, name: str = "webex") -> Blueprint:
 
 def create_webex_app(state: WebexState | None = None) -> Flask:
     """The fake Webex on its own; its state is ``app.extensions["webex"]``."""
-    app = Flask(__name__)
     state = state or WebexState()
-    app.extensions["webex"] = state
-    app.register_blueprint(webex_blueprint(state))
-    return app
+    return vendor_app(__name__, "webex", state, webex_blueprint(state))

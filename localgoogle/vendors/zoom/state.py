@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from localgoogle.vendors.oauth import VendorOAuth
+from localgoogle.vendors.oauth import AccountVendorState, VendorOAuth
+from localgoogle.vendors.toolkit import Fault
 
-FaultMode = Literal["down", "ratelimit"]
-FAULT_MODES: tuple[FaultMode, ...] = ("down", "ratelimit")
 # Zoom's documented cap on a recurring meeting's occurrences (50 in some references: the fake
 # keeps 60 and says it could not confirm which).
 MAX_OCCURRENCES = 60
@@ -32,13 +30,6 @@ class Call:
     status: int
     outcome: str
     at: float  # epoch seconds the call arrived (waits between calls show)
-
-
-@dataclass
-class Fault:
-    mode: FaultMode
-    remaining: int | None
-    retry_after: int
 
 
 def zoom_error(status: int, code: int, message: str) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -109,7 +100,7 @@ def occurrence_starts(start: datetime, recurrence: dict[str, Any]) -> list[datet
     return [s for s in starts if until is None or s <= until]
 
 
-class ZoomState:
+class ZoomState(AccountVendorState):
     def __init__(
         self,
         *,
@@ -118,35 +109,19 @@ class ZoomState:
         join_base: str = "https://zoom.example",
         dial_in: bool = True,
     ) -> None:
-        self.oauth = VendorOAuth(
-            clients={client_id: client_secret}, rotate_refresh_tokens=True, prefix="zoom"
+        super().__init__(
+            VendorOAuth(
+                clients={client_id: client_secret}, rotate_refresh_tokens=True, prefix="zoom"
+            )
         )
         self.join_base = join_base.rstrip("/")
         self.dial_in = dial_in
-        self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
+        super().reset()
         with self._lock:
-            self._meetings: dict[str, dict[str, Any]] = {}
-            self._calls: list[Call] = []
-            self._fault: Fault | None = None
             self._next = 81_000_000_001
-        self.oauth.reset()
-
-    # ---- control ------------------------------------------------------------------------
-    def set_fault(self, mode: FaultMode | None, count: int | None = None, retry_after: int = 1
-                  ) -> None:  # fmt: skip
-        with self._lock:
-            self._fault = None if mode is None else Fault(mode, count, retry_after)
-
-    def calls(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(c) for c in self._calls]
-
-    def meetings(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return copy.deepcopy(list(self._meetings.values()))
 
     def meeting(self, meeting_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -164,24 +139,19 @@ class ZoomState:
         query: dict[str, str] | None = None,
     ) -> Result:
         account = self.oauth.account_of(authorization)
+        fault = self.faults.take()
         with self._lock:
-            result = self._decide(op, account, meeting_id, occurrence, body or {}, query or {})
+            result = self._decide(op, account, meeting_id, occurrence, body or {}, query or {},
+                                  fault)  # fmt: skip
             status = result[0]
             outcome = "fault" if result[2].get("x-fault") else (
                 "applied" if status < 400 else "rejected")  # fmt: skip
-            self._calls.append(
+            # Logged under the lock: the log's order is the order calls were applied in.
+            self.faults.record(
                 Call(method, op, meeting_id, occurrence, status, outcome, time.time())
             )
             headers = {k: v for k, v in result[2].items() if k != "x-fault"}
             return result[0], result[1], headers
-
-    def _take_fault(self) -> Fault | None:
-        fault = self._fault
-        if fault is not None and fault.remaining is not None:
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self._fault = None
-        return fault
 
     def _decide(
         self,
@@ -191,8 +161,8 @@ class ZoomState:
         occurrence: str | None,
         body: dict[str, Any],
         query: dict[str, str],
+        fault: Fault | None,
     ) -> Result:
-        fault = self._take_fault()
         if fault is not None and fault.mode == "down":
             return 503, {"code": 503, "message": "Service unavailable (injected)"}, {"x-fault": "1"}
         if fault is not None:
@@ -201,7 +171,7 @@ class ZoomState:
                 429,
                 {"code": 429, "message": message + " Try again later."},
                 {
-                    "Retry-After": str(fault.retry_after),
+                    "Retry-After": str(fault.retry_after),  # set_fault: always whole seconds
                     "X-RateLimit-Category": "Light",
                     "X-RateLimit-Type": "QPS",
                     "X-RateLimit-Limit": "30",
