@@ -12,7 +12,6 @@ from addon.store.links import LinkFlow, VendorLink
 
 pytestmark = pytest.mark.datastore
 
-NOW = datetime.now(UTC)
 SEALED = {"kid": "a", "nonce": "n", "data": "d"}
 
 
@@ -57,7 +56,10 @@ def test_delete_says_whether_a_link_was_held(store: Store) -> None:
 
 
 def test_a_flow_moves_one_step_at_a_time_and_is_taken_once(store: Store) -> None:
-    flow = LinkFlow("n1", "104242", "alice@example.com", "zoom-meeting", "issued", NOW)
+    # Flows expire 10 minutes after they were made: "now" is taken when the test runs (a
+    # module-level time goes stale in a long test session).
+    now = datetime.now(UTC)
+    flow = LinkFlow("n1", "104242", "alice@example.com", "zoom-meeting", "issued", now)
     store.put_link_flow(flow)
     assert store.get_link_flow("n1") == flow
     assert store.advance_link_flow("n1", "google", "vendor") is None  # not at that step
@@ -68,14 +70,15 @@ def test_a_flow_moves_one_step_at_a_time_and_is_taken_once(store: Store) -> None
     assert at_vendor is not None and at_vendor.code_verifier == SEALED
     assert store.take_link_flow("n1", "google") is None  # wrong step: and now gone
     assert store.take_link_flow("n1", "vendor") is None
-    store.put_link_flow(LinkFlow("n2", "1", "a@x", "zoom-meeting", "vendor", NOW))
+    store.put_link_flow(LinkFlow("n2", "1", "a@x", "zoom-meeting", "vendor", datetime.now(UTC)))
     taken = store.take_link_flow("n2", "vendor")
     assert taken is not None and taken.nonce == "n2"
     assert store.take_link_flow("n2", "vendor") is None
 
 
 def test_old_flows_are_refused(store: Store) -> None:
-    old = LinkFlow("n3", "1", "a@x", "zoom-meeting", "issued", NOW - timedelta(minutes=11))
+    stale = datetime.now(UTC) - timedelta(minutes=11)
+    old = LinkFlow("n3", "1", "a@x", "zoom-meeting", "issued", stale)
     store.put_link_flow(old)
     assert store.get_link_flow("n3") is None
     assert store.advance_link_flow("n3", "issued", "google") is None

@@ -41,11 +41,14 @@ def test_a_dropped_grant_keeps_its_user_but_not_the_token(store: Store) -> None:
 
 
 def test_a_consent_flow_can_be_taken_once_and_not_when_old(store: Store) -> None:
-    flow = ConsentFlow("f1", "104242", "alice@example.com", {"kid": "a"}, NOW)
+    # Flows expire 15 minutes after they were made: "now" when the test runs, not when the
+    # module was imported (a long session would make NOW stale).
+    now = datetime.now(UTC)
+    flow = ConsentFlow("f1", "104242", "alice@example.com", {"kid": "a"}, now)
     store.put_consent_flow(flow)
     assert store.take_consent_flow("f1") == flow
     assert store.take_consent_flow("f1") is None  # single use
-    store.put_consent_flow(ConsentFlow("f2", "1", "a@x", {}, NOW - timedelta(hours=1)))
+    store.put_consent_flow(ConsentFlow("f2", "1", "a@x", {}, now - timedelta(hours=1)))
     assert store.take_consent_flow("f2") is None  # too old
     assert store.take_consent_flow("f2") is None  # and gone
 

@@ -19,8 +19,10 @@ Mapping:
 * **series** — Daily rooms have no recurrence: one room spans the whole series, ``nbf`` before
   the first occurrence and ``exp`` after the last one when the RRULEs bound the series; a series
   without an end gets no ``exp`` (the room lives until the event is deleted).
-* **update** (moved, retitled, guests added) — ``POST /rooms/{name}`` with the new window. Title
-  and guests mean nothing to a Daily room: nothing is sent for them. The URL never changes.
+* **update** (moved, retitled, guests added) — ``POST /rooms/{name}`` with the new window, only
+  when the window (or the configured privacy) differs from the room's as last seen. Title and
+  guests mean nothing to a Daily room: a retitle or a new guest sends nothing. The URL never
+  changes.
 * **occurrence change** — a moved occurrence that falls outside the room's window widens it
   (``POST /rooms/{name}``); a cancelled occurrence changes nothing: the room serves the others.
   The widening is not remembered in ``Meeting.data`` (the interface returns nothing), so a later
@@ -143,6 +145,10 @@ class DailyProvider(ConferenceProvider):
 
     def update(self, meeting: Meeting, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
         window = self.window(request)
+        if self._holds(meeting, window):
+            # A retitle or a new guest: nothing of the room changes, so nothing is sent (no
+            # call to fail, be rate-limited or wait pending during an outage).
+            return meeting
         # None removes a limit that no longer applies (the series lost its end).
         body = {"privacy": self.privacy, "properties": window}
         _, answer = self._call("POST", f"/rooms/{quote(meeting.meeting_id)}", body)
@@ -167,6 +173,13 @@ class DailyProvider(ConferenceProvider):
     def delete(self, meeting: Meeting, *, idempotency_key: str) -> None:
         self._call("DELETE", f"/rooms/{quote(meeting.meeting_id)}", None, refused_ok=(404,))
 
+    def _holds(self, meeting: Meeting, window: Mapping[str, int | None]) -> bool:
+        """Whether the room, as last seen, already has this window and our privacy. A meeting
+        stored before the privacy was kept in its data is sent once."""
+        data = meeting.data
+        same_window = all(_int(data.get(k)) == window[k] for k in ("nbf", "exp"))
+        return same_window and data.get("privacy") == self.privacy
+
     # --- HTTP ------------------------------------------------------------------------------
 
     def _meeting(self, room: Any, window: Mapping[str, int | None]) -> Meeting:
@@ -179,6 +192,8 @@ class DailyProvider(ConferenceProvider):
         config = room.get("config") if isinstance(room.get("config"), dict) else None
         source = config if config is not None else window
         data = {k: str(source[k]) for k in ("nbf", "exp") if source.get(k) is not None}
+        privacy = room.get("privacy")
+        data["privacy"] = privacy if isinstance(privacy, str) else self.privacy
         label = f"{urlsplit(url).netloc}/{room['name']}"
         return Meeting(
             meeting_id=room["name"],

@@ -4,7 +4,8 @@ BBB meetings exist only while they run, so the event carries this link instead o
 BBB's (see ``addon.providers.bbb``). The page:
 
 * 404 — no conference has that id (or its solution is not a BBB one any more);
-* 410 — the conference was deleted (the event was deleted, or its conference removed);
+* 410 — the conference was deleted (the event was deleted, or its conference removed), or the
+  event was deleted and ending its meeting is still pending (BBB was down);
 * 403 — outside the join window (too early: says when it opens, in UTC and as epoch seconds
   for a script; over: says so), from the event times the provider last saw;
 * 200 — a small form asking the visitor's name (links are opened by previews and scanners:
@@ -30,6 +31,8 @@ from markupsafe import escape
 
 from addon.providers.base import ProviderError, ProviderUnavailable
 from addon.providers.bbb import MAX_NAME, BbbProvider
+from addon.services import Services
+from addon.store.records import Conference
 from addon.web.requests import services
 
 bp = Blueprint("join", __name__)
@@ -53,6 +56,16 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _deletion_pending(svc: Services, conference: Conference) -> bool:
+    """The event is gone but ending its meeting is still pending (BBB was down when the sync
+    deleted it): the record stays live until ``end`` succeeds, yet the link must be dead
+    already. A pending change carries the event as last listed: cancelled means deleted."""
+    return any(
+        change.event_id == conference.event_id and change.event.get("status") == "cancelled"
+        for change in svc.store.list_pending(conference.calendar_id)
+    )
+
+
 @bp.get("/join/<conference_id>")
 def join(conference_id: str) -> ResponseReturnValue:
     svc = services()
@@ -66,6 +79,8 @@ def join(conference_id: str) -> ResponseReturnValue:
             return _page(410, "This meeting was cancelled", "<p>The event was deleted.</p>")
         return unknown
     conference = live[0]
+    if _deletion_pending(svc, conference):
+        return _page(410, "This meeting was cancelled", "<p>The event was deleted.</p>")
     provider = svc.providers.get(conference.solution_id)
     if not isinstance(provider, BbbProvider):
         return unknown

@@ -92,7 +92,17 @@ def test_move_retitle_and_guests(daily: Any) -> None:
     assert room["config"] == {"nbf": epoch_of(moved_start) - 60, "exp": epoch_of(moved_end) + 60}
     # Title and guests mean nothing to a Daily room; the join link never changes.
     assert moved.entry_points == meeting.entry_points
-    assert moved.data == {"nbf": str(room["config"]["nbf"]), "exp": str(room["config"]["exp"])}
+    config = room["config"]
+    assert moved.data == {"nbf": str(config["nbf"]), "exp": str(config["exp"]), "privacy": "public"}
+    # A retitle or a new guest alone: the room already has this window, nothing is sent.
+    calls = len(state.faults.calls())
+    same = provider.update(
+        moved,
+        meeting_request(start=moved_start, end=moved_end, summary="Renamed again",
+                        attendees=("dee@example.com",)),
+        idempotency_key="u2",
+    )  # fmt: skip
+    assert same == moved and len(state.faults.calls()) == calls
 
 
 def test_series_spans_the_room_and_an_open_series_has_no_exp(daily: Any) -> None:
