@@ -14,7 +14,8 @@ body{font:15px/1.5 system-ui,sans-serif;margin:0;background:#f6f8fb;color:#1f293
 main{max-width:{{ width }};margin:2.5rem auto;background:#fff;border-radius:12px;padding:2rem;
 box-shadow:0 1px 3px rgba(0,0,0,.1)}h1{font-size:1.4rem;margin-top:0}h2{font-size:1.05rem}
 .muted{color:#6b7280}button,.btn{font:inherit;padding:.5rem 1rem;border-radius:8px;
-border:1px solid #1a73e8;background:#1a73e8;color:#fff;cursor:pointer;text-decoration:none}
+border:1px solid #1a73e8;background:#1a73e8;color:#fff;cursor:pointer;text-decoration:none;
+display:inline-block;white-space:nowrap}
 label{display:block;margin:.8rem 0 .2rem;font-weight:600}select{font:inherit;padding:.3rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}td,th{text-align:left;
 padding:.3rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
