@@ -20,6 +20,8 @@ from addon.store.entities import (
     calendar_from_entity,
     conference_from_entity,
     conference_to_props,
+    key_kind,
+    key_name,
     pending_from_entity,
     pending_to_props,
 )
@@ -61,7 +63,7 @@ class ConferenceRecords(DatastoreBase):
         conference: Conference | None = None
         state: CalendarState | None = None
         for entity in found:
-            if entity.key.kind == CONFERENCE:
+            if key_kind(entity.key) == CONFERENCE:
                 conference = conference_from_entity(entity)
             else:
                 state = calendar_from_entity(calendar_id, entity)
@@ -85,7 +87,9 @@ class ConferenceRecords(DatastoreBase):
             query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
             query.add_filter(filter=eq("state", state))
             query.keys_only()
-            ids.update(e.key.name for e in self._retrying(functools.partial(_fetch_all, query)))
+            ids.update(
+                key_name(e.key) for e in self._retrying(functools.partial(_fetch_all, query))
+            )
         return ids
 
     def find_by_conference_id(self, conference_id: str) -> list[Conference]:
@@ -207,10 +211,10 @@ class ConferenceRecords(DatastoreBase):
         keys = [self._conf_key(calendar_id, r.event_id) for r in records]
         # One lookup: the lease (the fence) and the records as stored (compare-and-set).
         found = self._client.get_multi([cal_key, *keys])
-        calendar = next((e for e in found if e.key.kind == CALENDAR), None)
+        calendar = next((e for e in found if key_kind(e.key) == CALENDAR), None)
         if calendar is None or calendar.get("lease_owner") != owner:
             raise LeaseLost(calendar_id)
-        current = {e.key.name: e for e in found if e.key.kind == CONFERENCE}
+        current = {key_name(e.key): e for e in found if key_kind(e.key) == CONFERENCE}
         stored: list[Conference] = []
         superseded: list[str] = []
         for record in records:
