@@ -59,7 +59,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpTransport, TransportError, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import DATE_SLACK, epoch, event_span
@@ -103,7 +103,7 @@ class DailyProvider(ConferenceProvider):
         self.margin = opts.number("margin_seconds", 900, minimum=0, maximum=86400)
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._http = http or RequestsTransport()
+        self._http = http or default_transport()
 
     def room_for(self, idempotency_key: str) -> str:
         digest = hmac.new(self._room_key, idempotency_key.encode(), hashlib.sha256).digest()

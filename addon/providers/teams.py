@@ -54,7 +54,7 @@ from addon.providers.base import (
     ProviderUnavailable,
     VendorAccount,
 )
-from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpResponse, HttpTransport, TransportError, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 
@@ -148,7 +148,7 @@ class TeamsProvider(ConferenceProvider):
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
         self._client_id, self._client_secret = client_id, client_secret
-        self._http = http or RequestsTransport()
+        self._http = http or default_transport()
         self._token: str | None = None
 
     def account_link(self) -> AccountLink:

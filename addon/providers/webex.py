@@ -71,7 +71,7 @@ from addon.providers.base import (
     ProviderUnavailable,
     VendorAccount,
 )
-from addon.providers.http import HttpTransport, RequestsTransport, TransportError
+from addon.providers.http import HttpTransport, TransportError, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import epoch, zone_of
@@ -144,7 +144,7 @@ class WebexProvider(ConferenceProvider):
         self.send_email = opts.boolean("send_email")
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._http = http or RequestsTransport()
+        self._http = http or default_transport()
         self._account: VendorAccount | None = None
 
     def account_link(self) -> AccountLink:
