@@ -66,6 +66,28 @@ class DatastoreBase:
 
         return self._retrying(attempt)
 
+    def _insert(self, entity: Any) -> bool:
+        """Write ``entity`` only if no entity has its key: one non-transactional commit whose
+        mutation is an ``insert`` (``Batch.mutations`` is the documented list of the protobuf
+        mutations the commit sends; ``put`` adds an upsert). False when the entity exists:
+        Datastore refused the insert, nothing was written. A retry after a lost answer finds
+        its own insert there and answers False too; the caller then reads what is stored."""
+        from google.api_core import exceptions as gexc
+
+        def attempt() -> bool:
+            batch = self._client.batch()
+            batch.begin()
+            batch.put(entity)
+            mutation = batch.mutations[-1]
+            mutation.insert = mutation.upsert  # one of: setting insert clears the upsert
+            try:
+                batch.commit()
+            except gexc.AlreadyExists:
+                return False
+            return True
+
+        return self._retrying(attempt)
+
     def _retrying(self, fn: Callable[[], T]) -> T:
         """Run ``fn``, retrying with jittered backoff while Datastore aborts it for contention
         (strongly consistent reads of an entity group abort too while it is being written) or
