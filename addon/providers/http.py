@@ -16,6 +16,7 @@ are reached directly); ``RequestsTransport`` honours ``HTTPS_PROXY``.
 from __future__ import annotations
 
 import json as jsonlib
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,6 +182,9 @@ class PoolTransport:
 
     def __init__(self) -> None:
         self._pool = urllib3.PoolManager(maxsize=POOL_CONNECTIONS, block=False)
+        # Providers are built before gunicorn forks its workers (--preload): a worker makes
+        # its own pool, so no connection is ever shared between processes.
+        self._pid = os.getpid()
         self._retries = urllib3.Retry(
             total=None,
             connect=0,
@@ -208,6 +212,9 @@ class PoolTransport:
         body = _body(json, data, out)
         if params:
             url += ("&" if "?" in url else "?") + urlencode(list(params.items()), doseq=True)
+        if self._pid != os.getpid():
+            self._pool = urllib3.PoolManager(maxsize=POOL_CONNECTIONS, block=False)
+            self._pid = os.getpid()
         try:
             response = self._pool.request(
                 method,
