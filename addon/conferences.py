@@ -116,7 +116,9 @@ def create_conference(
             log.warning("events.get failed during onCreate: %s", type(exc).__name__)
     source = event or ev.event_stub()
 
-    existing, calendar_state = store.creation_view(calendar_id, event_id)
+    # One lookup: the event's record, the calendar's state and the user's settings.
+    view = store.creation_view(calendar_id, event_id, verified.user_id if verified else None)
+    existing, calendar_state = view.conference, view.calendar
     provider = services.providers[solution.id]
     needs_link = provider.account_link() is not None
     if needs_link and verified is None:
@@ -134,7 +136,7 @@ def create_conference(
     else:
         request = meeting_request(calendar_id, event_id, solution, source)
         # The user's settings page: recording for a recorded solution, dial-in or not.
-        prefs = store.get_preferences(verified.user_id) if verified else None
+        prefs = view.preferences
         if prefs is not None:
             request = apply_preferences(request, prefs)
         generation = next_generation(existing)
@@ -160,7 +162,9 @@ def create_conference(
             calendar_id, event_id, solution.id, meeting, source, "create", generation, owner
         )
         try:
-            conference, inserted, replaced = store.save_creation(record)
+            # No record read: one insert commit (refused if a duplicate landed meanwhile).
+            saved = store.save_creation(record, absent=existing is None)
+            conference, inserted, replaced = saved
         except Contention:
             # The meeting exists under its key: a retry (Calendar's or the user's) gets it.
             log.warning("onCreate gave up on Datastore contention")

@@ -12,10 +12,10 @@ deployed: the product's entry point is ``app:app``.
   built once per process from the shipped discovery document; one
   ``google_auth_httplib2.AuthorizedHttp`` per call over this thread's own ``httplib2.Http``,
   so connections are reused); one provider create (``RestProvider`` with its default
-  transport, a ``requests.Session`` per thread); one Datastore put; a minimal JSON conference
-  data answer. It does **no ID-token verification** (the seed has none), no scope or domain
-  checks, no idempotent replay of an existing conference, no subscription and no error
-  mapping: a failure is a 500.
+  transport, ``PoolTransport``: one urllib3 pool per process); one Datastore put; a minimal
+  JSON conference data answer. It does **no ID-token verification** (the seed has none), no
+  scope or domain checks, no idempotent replay of an existing conference, no subscription and
+  no error mapping: a failure is a 500.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ What it does, and nothing else:
 3. for every listed event that carries an add-on conference of one of our solutions
    (``addon.conference_data.carried_conference``, the solution named by the conference's
    parameters) and is not ``cancelled``: one provider update through ``RestProvider`` built
-   from the solution's options (default transport: one ``requests.Session`` per thread), with
+   from the solution's options (the providers' default transport, ``PoolTransport``), with
    the body the product sends (``meeting_request``) and its idempotency key
    (``update_key(solution, conference id, etag)``). A page's updates run on a
    ``ThreadPoolExecutor`` of the product's size (``Settings().sync_pool_size``, 8 where the

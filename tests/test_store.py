@@ -49,6 +49,26 @@ def test_conference_roundtrip_and_lookup(store: Store) -> None:
     assert set(store.get_conferences("alice@example.com", ["ev1", "nope"])) == {"ev1"}
 
 
+def test_creation_insert_refused_when_a_record_landed_meanwhile(store: Store) -> None:
+    """onCreate read no record, but a duplicate stored one before its insert: the insert is
+    refused and the stored record wins (one record, one meeting); a removed (deleted) record
+    is replaced as before."""
+    first, inserted, _ = store.save_creation(_conference(), absent=True)
+    assert inserted and first.version == 1
+    late, inserted_late, replaced = store.save_creation(
+        _conference().with_(conference_id="m-other"), absent=True
+    )
+    assert not inserted_late and replaced is None and late.conference_id == "m-ev1"
+    stored = store.get_conference("alice@example.com", "ev1")
+    assert stored is not None and stored.conference_id == "m-ev1" and stored.version == 1
+    store.put_conference(stored.with_(state="deleted"))
+    new, inserted_new, replaced_new = store.save_creation(
+        _conference().with_(conference_id="m-new"), absent=True
+    )
+    assert inserted_new and new.conference_id == "m-new"
+    assert replaced_new is not None and replaced_new.conference_id == "m-ev1"
+
+
 def test_lease_is_exclusive_and_dirty_means_run_again(store: Store) -> None:
     cal = "alice@example.com"
     assert store.acquire_lease(cal, "a", 60)

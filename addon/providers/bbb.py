@@ -68,7 +68,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport
+from addon.providers.http import HttpTransport, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import DATE_SLACK, event_span
@@ -137,7 +137,7 @@ class BbbProvider(ConferenceProvider):
         self.join_with = join_with
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._http = http or RequestsTransport()
+        self._http = http or default_transport()
 
     # --- ids, links, windows ---------------------------------------------------------------
 

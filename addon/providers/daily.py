@@ -60,7 +60,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport
+from addon.providers.http import HttpTransport, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import DATE_SLACK, epoch, event_span
@@ -107,7 +107,7 @@ class DailyProvider(ConferenceProvider):
         opts.finish()
         # Not a user's token but the deployment's key: a 401 is refused, no account to refresh.
         self._api = BearerJsonApi(
-            "Daily", self.base_url, http or RequestsTransport(), self.timeout_seconds, _reason
+            "Daily", self.base_url, http or default_transport(), self.timeout_seconds, _reason
         )
 
     def room_for(self, idempotency_key: str) -> str:

@@ -38,7 +38,7 @@ from addon.providers.base import (
     ProviderAuthRequired,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport
+from addon.providers.http import HttpTransport, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.vendor_http import failure, send
@@ -112,7 +112,7 @@ class RestProvider(ConferenceProvider):
         self.api_key_header = header
         self.timeout_seconds = opts.number("timeout_seconds", 5.0, minimum=0.01, maximum=60.0)
         opts.finish()
-        self._http = http or RequestsTransport()
+        self._http = http or default_transport()
 
     def create(self, request: MeetingRequest, *, idempotency_key: str) -> Meeting:
         body = self._call("POST", "/meetings", _meeting_body(request), idempotency_key)

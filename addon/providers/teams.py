@@ -48,7 +48,7 @@ from addon.providers.base import (
     OccurrenceChange,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport
+from addon.providers.http import HttpResponse, HttpTransport, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.vendor_http import BearerJsonApi, LinkedAccountProvider, oauth_client
@@ -149,7 +149,7 @@ class TeamsProvider(LinkedAccountProvider):
         self._api = BearerJsonApi(
             "Graph",
             self.graph_base_url,
-            http or RequestsTransport(),
+            http or default_transport(),
             self.timeout_seconds,
             _reason,
             user_token=True,

@@ -67,7 +67,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpTransport, RequestsTransport
+from addon.providers.http import HttpTransport, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.timing import epoch, zone_of
@@ -143,7 +143,7 @@ class WebexProvider(LinkedAccountProvider):
         self._api = BearerJsonApi(
             "Webex",
             self.base_url,
-            http or RequestsTransport(),
+            http or default_transport(),
             self.timeout_seconds,
             _reason,
             user_token=True,

@@ -65,7 +65,7 @@ from addon.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from addon.providers.http import HttpResponse, HttpTransport, RequestsTransport
+from addon.providers.http import HttpResponse, HttpTransport, default_transport
 from addon.providers.options import OptionReader
 from addon.providers.registry import register
 from addon.providers.vendor_http import BearerJsonApi, LinkedAccountProvider, oauth_client
@@ -278,7 +278,7 @@ class ZoomProvider(LinkedAccountProvider):
         self._api = BearerJsonApi(
             "Zoom",
             self.api_base_url,
-            http or RequestsTransport(),
+            http or default_transport(),
             self.timeout_seconds,
             _reason,
             user_token=True,

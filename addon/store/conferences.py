@@ -20,10 +20,13 @@ from addon.store.entities import (
     calendar_from_entity,
     conference_from_entity,
     conference_to_props,
+    key_kind,
+    key_name,
     pending_from_entity,
     pending_to_props,
 )
 from addon.store.errors import LeaseLost
+from addon.store.preferences import USER_PREFERENCES, UserPreferences, preferences_from_entity
 from addon.store.records import CalendarState, Conference, EventSnapshot, PendingChange
 
 # Datastore commits at most 500 mutations; the lease check reads one more entity.
@@ -33,6 +36,16 @@ LOOKUP_KEYS = 1000
 
 def _fetch_all(query: Any) -> list[Any]:
     return list(query.fetch())
+
+
+@dataclass
+class CreationView:
+    """What ``creation_view`` read: the event's record, the calendar's state, the user's
+    settings (None when no verified user was named)."""
+
+    conference: Conference | None
+    calendar: CalendarState | None
+    preferences: UserPreferences | None
 
 
 @dataclass
@@ -52,20 +65,27 @@ class ConferenceRecords(DatastoreBase):
         return conference_from_entity(entity) if entity is not None else None
 
     def creation_view(
-        self, calendar_id: str, event_id: str
-    ) -> tuple[Conference | None, CalendarState | None]:
+        self, calendar_id: str, event_id: str, user_id: str | None = None
+    ) -> CreationView:
         """What onCreate reads before it calls the provider, in one lookup: the event's
-        record and the calendar's state."""
+        record, the calendar's state and (for a verified ``user_id``) the user's settings."""
         conf_key, cal_key = self._conf_key(calendar_id, event_id), self._cal_key(calendar_id)
-        found = self._retrying(functools.partial(self._client.get_multi, [conf_key, cal_key]))
-        conference: Conference | None = None
-        state: CalendarState | None = None
+        keys = [conf_key, cal_key]
+        if user_id is not None:
+            keys.append(self._client.key(USER_PREFERENCES, user_id))
+        found = self._retrying(functools.partial(self._client.get_multi, keys))
+        view = CreationView(
+            None, None, preferences_from_entity(user_id, None) if user_id is not None else None
+        )
         for entity in found:
-            if entity.key.kind == CONFERENCE:
-                conference = conference_from_entity(entity)
-            else:
-                state = calendar_from_entity(calendar_id, entity)
-        return conference, state
+            kind = key_kind(entity.key)
+            if kind == CONFERENCE:
+                view.conference = conference_from_entity(entity)
+            elif kind == CALENDAR:
+                view.calendar = calendar_from_entity(calendar_id, entity)
+            elif user_id is not None:
+                view.preferences = preferences_from_entity(user_id, entity)
+        return view
 
     def get_conferences(self, calendar_id: str, event_ids: Iterable[str]) -> dict[str, Conference]:
         keys = [self._conf_key(calendar_id, e) for e in dict.fromkeys(event_ids)]
@@ -85,7 +105,9 @@ class ConferenceRecords(DatastoreBase):
             query = self._client.query(kind=CONFERENCE, ancestor=self._cal_key(calendar_id))
             query.add_filter(filter=eq("state", state))
             query.keys_only()
-            ids.update(e.key.name for e in self._retrying(functools.partial(_fetch_all, query)))
+            ids.update(
+                key_name(e.key) for e in self._retrying(functools.partial(_fetch_all, query))
+            )
         return ids
 
     def find_by_conference_id(self, conference_id: str) -> list[Conference]:
@@ -133,11 +155,22 @@ class ConferenceRecords(DatastoreBase):
         self._client.put(self._conference_entity(stored))
         return stored
 
-    def save_creation(self, conference: Conference) -> tuple[Conference, bool, Conference | None]:
+    def save_creation(
+        self, conference: Conference, *, absent: bool = False
+    ) -> tuple[Conference, bool, Conference | None]:
         """Store a record for a meeting just created by onCreate, unless a record for the same
         event and solution is live (a concurrent duplicate won). Returns the stored record,
         whether ours was written, and the record it replaced (its meeting is the caller's to
-        retire). A smaller transaction than any other: one entity."""
+        retire). A smaller transaction than any other: one entity.
+
+        ``absent``: the caller read no record for the event (``creation_view``). The record
+        is then *inserted* in one commit, which Datastore refuses when any record for the
+        event exists by then (a concurrent duplicate, a sync's copy); only then does the
+        transaction below read it and decide, as it does whenever a record was read."""
+        if absent:
+            stored = self._stamped(conference, 1)
+            if self._insert(self._conference_entity(stored)):
+                return stored, True, None
 
         def run() -> tuple[Conference, bool, Conference | None]:
             found = self._client.get(self._conf_key(conference.calendar_id, conference.event_id))
@@ -207,10 +240,10 @@ class ConferenceRecords(DatastoreBase):
         keys = [self._conf_key(calendar_id, r.event_id) for r in records]
         # One lookup: the lease (the fence) and the records as stored (compare-and-set).
         found = self._client.get_multi([cal_key, *keys])
-        calendar = next((e for e in found if e.key.kind == CALENDAR), None)
+        calendar = next((e for e in found if key_kind(e.key) == CALENDAR), None)
         if calendar is None or calendar.get("lease_owner") != owner:
             raise LeaseLost(calendar_id)
-        current = {e.key.name: e for e in found if e.key.kind == CONFERENCE}
+        current = {key_name(e.key): e for e in found if key_kind(e.key) == CONFERENCE}
         stored: list[Conference] = []
         superseded: list[str] = []
         for record in records:

@@ -61,6 +61,22 @@ CONFERENCE_UNINDEXED = (
 PENDING_UNINDEXED = ("event", "last_error", "action", "meeting_id", "needs_solution", "needs_link")
 
 
+def key_name(key: Any) -> Any:
+    """The last path element's name (or id) of a Datastore key. ``Key.flat_path`` is a stored
+    tuple; ``Key.name``, ``Key.kind`` and ``Key.parent`` deep-copy the whole path on every use
+    (a measurable share of a sync that reads thousands of records)."""
+    return key.flat_path[-1]
+
+
+def key_kind(key: Any) -> str:
+    return str(key.flat_path[-2])
+
+
+def parent_name(key: Any) -> Any:
+    """The name of the key's parent (a record's calendar id)."""
+    return key.flat_path[-3]
+
+
 def calendar_to_props(s: CalendarState) -> dict[str, Any]:
     return {
         "subscribed": s.subscribed,
@@ -148,8 +164,8 @@ def conference_from_entity(e: Any) -> Conference:
         # Written before join digests existed: a confirmed event carries what we stored.
         written = join_digest(meeting)
     return Conference(
-        calendar_id=e.key.parent.name,
-        event_id=e.key.name,
+        calendar_id=parent_name(e.key),
+        event_id=key_name(e.key),
         solution_id=e["solution_id"],
         conference_id=e["conference_id"],
         meeting=meeting,
@@ -186,7 +202,7 @@ def pending_to_props(p: PendingChange) -> dict[str, Any]:
 def pending_from_entity(calendar_id: str, e: Any) -> PendingChange:
     return PendingChange(
         calendar_id=calendar_id,
-        event_id=e.key.name,
+        event_id=key_name(e.key),
         event=json.loads(e["event"]),
         action=e.get("action") or "",
         meeting_id=e.get("meeting_id"),

@@ -35,6 +35,20 @@ class UserPreferences:
         return replace(self, **changes)
 
 
+def preferences_from_entity(user_id: str, entity: Any | None) -> UserPreferences:
+    """The user's settings from their stored entity (the defaults when there is none)."""
+    if entity is None:
+        return UserPreferences(user_id)
+    recording = entity.get("recording")
+    return UserPreferences(
+        user_id=user_id,
+        default_solution=entity.get("default_solution"),
+        dial_in=bool(entity.get("dial_in", True)),
+        recording=recording if isinstance(recording, bool) else None,
+        updated_at=entity.get("updated_at"),
+    )
+
+
 class PreferenceRecords(DatastoreBase):
     def _preferences_key(self, user_id: str) -> Any:
         return self._client.key(USER_PREFERENCES, user_id)
@@ -42,16 +56,7 @@ class PreferenceRecords(DatastoreBase):
     def get_preferences(self, user_id: str) -> UserPreferences:
         """The user's settings (the defaults when they never saved any)."""
         entity = self._retrying(lambda: self._client.get(self._preferences_key(user_id)))
-        if entity is None:
-            return UserPreferences(user_id)
-        recording = entity.get("recording")
-        return UserPreferences(
-            user_id=user_id,
-            default_solution=entity.get("default_solution"),
-            dial_in=bool(entity.get("dial_in", True)),
-            recording=recording if isinstance(recording, bool) else None,
-            updated_at=entity.get("updated_at"),
-        )
+        return preferences_from_entity(user_id, entity)
 
     def put_preferences(self, prefs: UserPreferences) -> UserPreferences:
         from google.cloud import datastore
