@@ -23,13 +23,13 @@ Errors are small HTML pages with a 4xx status and a machine reason (``data-reaso
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, redirect, render_template_string, request
+from flask import Blueprint, Response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from addon.linking import LinkedAccounts, LinkError
 from addon.store.errors import StoreError
+from addon.web.pages import StepButton, step_page
 from addon.web.requests import services
 
 log = logging.getLogger(__name__)
@@ -38,58 +38,23 @@ bp = Blueprint("link", __name__, url_prefix="/link")
 
 MAX_PARAM = 2048
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f8fb;color:#1f2937}
-main{max-width:34rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;
-box-shadow:0 1px 3px rgba(0,0,0,.1)}h1{font-size:1.4rem;margin-top:0}
-button{font:inherit;padding:.5rem 1rem;border-radius:8px;border:1px solid #1a73e8;
-background:#1a73e8;color:#fff;cursor:pointer}button.off{background:#fff;color:#b3261e;
-border-color:#b3261e}
-</style></head>
-<body><main id="link" data-reason="{{ reason }}">
-<h1>{{ title }}</h1>
-{% for line in lines %}<p>{{ line }}</p>{% endfor %}
-{% if action %}<form method="post" action="{{ action }}">
-<input type="hidden" name="{{ field }}" value="{{ value }}">
-<button id="{{ button_id }}" class="{{ button_class }}" type="submit">{{ button }}</button>
-</form>{% endif %}
-</main></body></html>"""
-
 
 def _page(
     status: int,
     title: str,
     *lines: str,
     reason: str = "ok",
-    form: dict[str, str] | None = None,
+    form: StepButton | None = None,
 ) -> Response:
-    form = form or {}
-    body = render_template_string(
-        PAGE,
-        title=title,
-        lines=lines,
-        reason=reason,
-        action=form.get("action"),
-        field=form.get("field"),
-        value=form.get("value"),
-        button=form.get("button"),
-        button_id=form.get("id"),
-        button_class=form.get("class", ""),
+    # "Continue" is redirected to Google Sign-In.
+    auth_uri = services().settings.oauth_auth_uri
+    return step_page(
+        status, title, lines, main_id="link", reason=reason, button=form, redirects_to=auth_uri
     )
-    response = Response(body, status=status, mimetype="text/html")
-    response.headers["X-Frame-Options"] = "DENY"
-    auth = urlsplit(services().settings.oauth_auth_uri)
-    # "Continue" is redirected to Google Sign-In (form-action covers redirects of a form).
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; "
-        f"form-action 'self' {auth.scheme}://{auth.netloc}"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+
+
+def _unlink_button(solution_id: str, token: str) -> StepButton:
+    return StepButton(f"/link/{solution_id}/unlink", "token", token, "Unlink", "unlink", "off")
 
 
 def _refused(exc: LinkError) -> Response:
@@ -126,9 +91,8 @@ def start_page(solution_id: str) -> ResponseReturnValue:
         f"Continue to confirm your Google account ({flow.email}), then sign in to the "
         "conferencing system and allow access. Then pick the conference in Calendar again.",
         reason="start",
-        form={"action": f"/link/{solution_id}/start", "field": "state", "value": state or "",
-              "button": "Continue", "id": "continue"},
-    )  # fmt: skip
+        form=StepButton(f"/link/{solution_id}/start", "state", state or "", "Continue", "continue"),
+    )
 
 
 @bp.post("/<solution_id>/start")
@@ -190,9 +154,8 @@ def vendor_callback() -> ResponseReturnValue:
         f"Your account is linked to {name} for {link.email}.",
         f"Go back to Calendar and pick {name} again on your event. You can close this tab.",
         reason="linked",
-        form={"action": f"/link/{link.solution_id}/unlink", "field": "token",
-              "value": unlink_token, "button": "Unlink", "id": "unlink", "class": "off"},
-    )  # fmt: skip
+        form=_unlink_button(link.solution_id, unlink_token),
+    )
 
 
 @bp.get("/<solution_id>/new")
@@ -225,9 +188,8 @@ def unlink_page(solution_id: str) -> ResponseReturnValue:
         f"{name} will no longer make or change meetings as your account. Meetings it made stay;"
         " changes to them wait until you link again.",
         reason="confirmUnlink",
-        form={"action": f"/link/{solution_id}/unlink", "field": "token", "value": token or "",
-              "button": "Unlink", "id": "unlink", "class": "off"},
-    )  # fmt: skip
+        form=_unlink_button(solution_id, token or ""),
+    )
 
 
 @bp.post("/<solution_id>/unlink")

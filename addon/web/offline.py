@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, redirect, render_template_string, request
+from flask import Blueprint, Response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from addon.auth import VerifiedUser
@@ -32,31 +31,12 @@ from addon.store.errors import StoreError
 from addon.tasks import names
 from addon.tasks.body import ChannelTaskBody, TaskBody
 from addon.tasks.queue import QueueUnavailable
+from addon.web.pages import StepButton, step_page
 from addon.web.requests import services
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("offline", __name__, url_prefix="/offline")
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f8fb;color:#1f2937}
-main{max-width:34rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;
-box-shadow:0 1px 3px rgba(0,0,0,.1)}h1{font-size:1.4rem;margin-top:0}
-.state{font-weight:600}.muted{color:#6b7280}button{font:inherit;padding:.5rem 1rem;
-border-radius:8px;border:1px solid #1a73e8;background:#1a73e8;color:#fff;cursor:pointer}
-button.off{background:#fff;color:#b3261e;border-color:#b3261e}
-</style></head>
-<body><main id="offline" data-reason="{{ reason }}">
-<h1>{{ title }}</h1>
-{% for line in lines %}<p>{{ line }}</p>{% endfor %}
-{% if action %}<form method="post" action="{{ action }}">
-<input type="hidden" name="u" value="{{ link }}">
-<button id="{{ button_id }}" class="{{ button_class }}" type="submit">{{ button }}</button>
-</form>{% endif %}
-</main></body></html>"""
 
 
 def _page(
@@ -64,35 +44,17 @@ def _page(
     title: str,
     *lines: str,
     reason: str = "ok",
-    form: dict[str, str] | None = None,
+    form: StepButton | None = None,
 ) -> Response:
-    body = render_template_string(
-        PAGE,
-        title=title,
-        lines=lines,
-        reason=reason,
-        action=(form or {}).get("action"),
-        link=(form or {}).get("link"),
-        button=(form or {}).get("button"),
-        button_id=(form or {}).get("id"),
-        button_class=(form or {}).get("class", ""),
+    # "Turn on" is redirected to Google's authorization page.
+    auth_uri = services().settings.oauth_auth_uri
+    return step_page(
+        status, title, lines, main_id="offline", reason=reason, button=form, redirects_to=auth_uri
     )
-    response = Response(body, status=status, mimetype="text/html")
-    response.headers["X-Frame-Options"] = "DENY"
-    # Only its own inline style; forms go here, and "Turn on" is redirected to Google's
-    # authorization page (form-action covers redirects after a submission).
-    auth = urlsplit(services().settings.oauth_auth_uri)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; "
-        f"form-action 'self' {auth.scheme}://{auth.netloc}"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
-def _form(action: str, link: str | None, button: str, id_: str, cls: str = "") -> dict[str, str]:
-    return {"action": action, "link": link or "", "button": button, "id": id_, "class": cls}
+def _form(action: str, link: str | None, button: str, id_: str, cls: str = "") -> StepButton:
+    return StepButton(action, "u", link or "", button, id_, cls)
 
 
 class _Refused(Exception):
