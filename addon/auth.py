@@ -216,15 +216,46 @@ class GoogleCerts:
         return None
 
 
+# Tokens whose signature was checked, remembered so a token sent again (Google may send the
+# same ID token with many requests; how often it mints a new one is not documented) is not
+# decoded and RSA-verified again. A bounded memory: the oldest entry goes first.
+VERIFIED_TOKENS_KEPT = 512
+
+
 class _TokenChecker:
-    """Signature and standard claims shared by both verifiers."""
+    """Signature and standard claims shared by both verifiers.
+
+    A token whose signature was verified is remembered (``VERIFIED_TOKENS_KEPT``) with its
+    key id and claims: the same string again skips the decoding and the RSA check (the
+    signature covers every byte of it, so the same string is the same signed content), but
+    never the rest: its key must still be one Google publishes, and the claims (issuer,
+    audience, expiry with our clock) are checked on every use.
+    """
 
     def __init__(self, certs: GoogleCerts, clock_skew_seconds: int, clock: Clock) -> None:
         self._certs = certs
         self._skew = clock_skew_seconds
         self._clock = clock
+        self._verified: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
 
     def claims(self, token: str, audience: str) -> dict[str, Any]:
+        with self._lock:
+            known = self._verified.get(token)
+        if known is not None and self._certs.key_for(known[0]) is not None:
+            claims = dict(known[1])
+            self._check_claims(claims, audience)
+            return claims
+        kid, claims = self._verify_signature(token)
+        with self._lock:
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (kid, dict(claims))
+        self._check_claims(claims, audience)
+        return claims
+
+    def _verify_signature(self, token: str) -> tuple[str, dict[str, Any]]:
+        """The key id and the claims of a token whose signature is Google's."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -254,8 +285,7 @@ class _TokenChecker:
             raise AuthError("bad_signature", "signature does not match the key") from None
         except jwt.PyJWTError as exc:
             raise AuthError("malformed", f"undecodable token: {exc}") from None
-        self._check_claims(claims, audience)
-        return claims
+        return kid, claims
 
     def _check_claims(self, claims: Mapping[str, Any], audience: str) -> None:
         if claims.get("iss") not in GOOGLE_ISSUERS:

@@ -9,8 +9,9 @@
    ``acting_user`` a caller already proved (the Apps Script bridge: its identity token);
    without a verified user a restricted solution is refused (fail closed), never guessed from
    the organizer or the calendar.
-4. Read the event with the user's token; it may not exist yet (404): then work from the
-   request and let the next sync fill in the rest.
+4. Read the event with the user's token (while the store reads what step 5 needs: one wait,
+   not two); it may not exist yet (404): then work from the request and let the next sync
+   fill in the rest.
 5. A live conference for the same event and solution -> return it (idempotent; nothing new
    is created on the conferencing system).
 6. Otherwise the provider creates the meeting (with the user's settings: recording for a
@@ -102,22 +103,14 @@ def create_conference(
 
     calendar_id, event_id = ev.calendar_id, ev.event_id
     store = services.store
-    client = (
-        services.calendar_for_token(ev.user_oauth_token, interactive=True)
-        if ev.user_oauth_token
-        else None
+    # One lookup (the event's record, the calendar's state and the user's settings), made
+    # while Calendar answers events.get: neither needs the other, so the pick waits once.
+    reading = services.side_reads.submit(
+        store.creation_view, calendar_id, event_id, verified.user_id if verified else None
     )
-    event: dict[str, Any] | None = None
-    if client is not None:
-        try:
-            event = client.get_event(calendar_id, event_id)
-        except CalendarError as exc:
-            # Not fatal: the meeting can be made from the request; sync corrects it later.
-            log.warning("events.get failed during onCreate: %s", type(exc).__name__)
+    event = _read_event(services, ev, calendar_id, event_id)
     source = event or ev.event_stub()
-
-    # One lookup: the event's record, the calendar's state and the user's settings.
-    view = store.creation_view(calendar_id, event_id, verified.user_id if verified else None)
+    view = reading.result()
     existing, calendar_state = view.conference, view.calendar
     provider = services.providers[solution.id]
     needs_link = provider.account_link() is not None
@@ -200,6 +193,22 @@ def create_conference(
     if newly_subscribed:
         _initialize_sync(services, calendar_id, ev.user_oauth_token, verified)
     return create_conference_response(markup, calendar_id if newly_subscribed else None)
+
+
+def _read_event(
+    services: Services, ev: EventObject, calendar_id: str, event_id: str
+) -> dict[str, Any] | None:
+    """The event as Calendar has it, read with the user's token; None without a token or
+    when Calendar fails (not fatal: the meeting can be made from the request, and the sync
+    corrects it later)."""
+    if not ev.user_oauth_token:
+        return None
+    client = services.calendar_for_token(ev.user_oauth_token, interactive=True)
+    try:
+        return client.get_event(calendar_id, event_id)
+    except CalendarError as exc:
+        log.warning("events.get failed during onCreate: %s", type(exc).__name__)
+        return None
 
 
 def verified_user(services: Services, ev: EventObject) -> VerifiedUser | None:

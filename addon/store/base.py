@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
 from addon.store.entities import CALENDAR, CONFERENCE, PENDING
 from addon.store.errors import Contention, StoreUnavailable
+from addon.store.rpc import RawCalls
 
 T = TypeVar("T")
 
@@ -37,6 +38,7 @@ class DatastoreBase:
         self._client = client
         self._clock = clock
         self._transaction_budget = transaction_budget
+        self._raw = RawCalls(client)
 
     @classmethod
     def connect(cls, project: str, namespace: str | None = None) -> Self:
@@ -62,6 +64,10 @@ class DatastoreBase:
     def _pending_key(self, calendar_id: str, event_id: str) -> Any:
         return self._key(CALENDAR, calendar_id, PENDING, event_id)
 
+    def _get_multi(self, keys: Sequence[Any]) -> list[Any]:
+        """``get_multi``, cheaper (``addon.store.rpc``), retried as every read is."""
+        return self._retrying(lambda: self._raw.lookup(keys))
+
     def _transaction(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` in a transaction, retrying on contention (``Contention`` when the budget
         runs out). ``fn`` may run several times; only the attempt that committed counts."""
@@ -75,26 +81,11 @@ class DatastoreBase:
         return self._retrying(attempt)
 
     def _insert(self, entity: Any) -> bool:
-        """Write ``entity`` only if no entity has its key: one non-transactional commit whose
-        mutation is an ``insert`` (``Batch.mutations`` is the documented list of the protobuf
-        mutations the commit sends; ``put`` adds an upsert). False when the entity exists:
-        Datastore refused the insert, nothing was written. A retry after a lost answer finds
-        its own insert there and answers False too; the caller then reads what is stored."""
-        from google.api_core import exceptions as gexc
-
-        def attempt() -> bool:
-            batch = self._client.batch()
-            batch.begin()
-            batch.put(entity)
-            mutation = batch.mutations[-1]
-            mutation.insert = mutation.upsert  # one of: setting insert clears the upsert
-            try:
-                batch.commit()
-            except gexc.AlreadyExists:
-                return False
-            return True
-
-        return self._retrying(attempt)
+        """Write ``entity`` only if no entity has its key (one commit of an ``insert``
+        mutation, ``RawCalls.insert``). False when the entity exists: Datastore refused the
+        insert, nothing was written. A retry after a lost answer finds its own insert there
+        and answers False too; the caller then reads what is stored."""
+        return self._retrying(lambda: self._raw.insert(entity))
 
     def _retrying(self, fn: Callable[[], T]) -> T:
         """Run ``fn``, retrying with jittered backoff while Datastore aborts it for contention

@@ -170,7 +170,7 @@ class CalendarRecords(DatastoreBase):
         if not calendar_ids:
             return []
         keys = [self._cal_key(c) for c in calendar_ids]
-        found = self._retrying(lambda: self._client.get_multi(keys))
+        found = self._get_multi(keys)
         return [calendar_from_entity(e.key.name, e) for e in found]
 
     def move_check(self, calendar_id: str, was: datetime, to: datetime) -> None:
@@ -338,7 +338,7 @@ class CalendarRecords(DatastoreBase):
 
     def load_seen(self, calendar_id: str, cursor: ListCursor) -> set[str]:
         keys = self._seen_keys(calendar_id, cursor)
-        found = self._retrying(lambda: self._client.get_multi(keys)) if keys else []
+        found = self._get_multi(keys) if keys else []
         if len(found) != len(keys):
             # A chunk stored with the cursor is missing: nothing can say what was seen.
             raise MissingSeen(f"{len(keys) - len(found)} of {len(keys)} chunks are missing")

@@ -83,9 +83,7 @@ class ChannelRecords(CalendarRecords):
         if not channel_ids:
             return []
         keys = [self._channel_key(c) for c in channel_ids]
-        return [
-            _channel_from_entity(e) for e in self._retrying(lambda: self._client.get_multi(keys))
-        ]
+        return [_channel_from_entity(e) for e in self._get_multi(keys)]
 
     def put_channel(self, record: ChannelRecord) -> None:
         entity = self._channel_entity(record)

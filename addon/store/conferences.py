@@ -73,7 +73,7 @@ class ConferenceRecords(DatastoreBase):
         keys = [conf_key, cal_key]
         if user_id is not None:
             keys.append(self._client.key(USER_PREFERENCES, user_id))
-        found = self._retrying(functools.partial(self._client.get_multi, keys))
+        found = self._get_multi(keys)
         view = CreationView(
             None, None, preferences_from_entity(user_id, None) if user_id is not None else None
         )
@@ -92,7 +92,7 @@ class ConferenceRecords(DatastoreBase):
         out: dict[str, Conference] = {}
         for i in range(0, len(keys), LOOKUP_KEYS):
             chunk = keys[i : i + LOOKUP_KEYS]
-            for entity in self._retrying(functools.partial(self._client.get_multi, chunk)):
+            for entity in self._get_multi(chunk):
                 conf = conference_from_entity(entity)
                 out[conf.event_id] = conf
         return out

@@ -41,7 +41,7 @@ class SyncHistory(DatastoreBase):
     def recent_sync_runs(self, calendar_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """Newest first: ``{"at": datetime, **report}``."""
         keys = self._sync_run_keys(calendar_id)[:limit]
-        found = self._retrying(lambda: self._client.get_multi(keys)) if keys else []
+        found = self._get_multi(keys) if keys else []
         entities = {e.key.name: e for e in found}
         out = []
         for key in keys:

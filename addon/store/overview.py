@@ -61,9 +61,7 @@ class OverviewQueries(DatastoreBase):
         states = (
             {
                 e.key.name: calendar_from_entity(e.key.name, e)
-                for e in self._retrying(
-                    lambda: self._client.get_multi([self._cal_key(c) for c in due_ids])
-                )
+                for e in self._get_multi([self._cal_key(c) for c in due_ids])
             }
             if due_ids
             else {}

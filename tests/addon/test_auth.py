@@ -20,7 +20,13 @@ from jwt.algorithms import RSAAlgorithm
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from addon.auth import AuthError, GoogleCerts, IdTokenVerifier, UserIdTokenVerifier
+from addon.auth import (
+    VERIFIED_TOKENS_KEPT,
+    AuthError,
+    GoogleCerts,
+    IdTokenVerifier,
+    UserIdTokenVerifier,
+)
 
 SA = "service-123@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 AUD = "https://addon.example/on-create/standard"
@@ -453,3 +459,67 @@ def test_forged_kids_cannot_force_more_than_one_fetch_per_interval(
             verifier.verify(f"Bearer {forged}", AUD)
         clock.now += 1
     assert len(calls) == 2  # the first fetch, and one forced refetch for unknown kids
+
+
+# ---- tokens sent again: remembered, never trusted blindly ------------------------------------
+def test_a_remembered_token_is_still_checked_on_every_use(
+    verifier: IdTokenVerifier, signers: tuple[Signer, Signer], clock: Clock
+) -> None:
+    token = signers[0].mint(clock)
+    assert verifier.verify(f"Bearer {token}", AUD).email == SA
+    assert verifier.verify(f"Bearer {token}", AUD).email == SA  # the remembered one
+    assert _code(verifier, f"Bearer {token}", "https://addon.example/other") == "wrong_audience"
+    clock.now += 3600 + 31
+    assert _code(verifier, f"Bearer {token}") == "expired"
+
+
+def test_a_remembered_token_is_refused_once_google_no_longer_publishes_its_key(
+    verifier: IdTokenVerifier,
+    certs_server: CertsServer,
+    signers: tuple[Signer, Signer],
+    clock: Clock,
+) -> None:
+    token = signers[0].mint(clock)
+    verifier.verify(f"Bearer {token}", AUD)
+    certs_server.document = {signers[1].kid: signers[1].cert_pem}  # kid-a withdrawn
+    clock.now += 601  # past max-age: the keys are fetched again
+    assert _code(verifier, f"Bearer {token}") == "unknown_kid"
+
+
+def test_a_remembered_token_vouches_for_no_other_string(
+    verifier: IdTokenVerifier, signers: tuple[Signer, Signer], clock: Clock
+) -> None:
+    token = signers[0].mint(clock)
+    verifier.verify(f"Bearer {token}", AUD)
+    header, _, signature = token.split(".")
+    other_payload = signers[0].mint(clock, email="attacker@example.com").split(".")[1]
+    assert _code(verifier, f"Bearer {header}.{other_payload}.{signature}") == "bad_signature"
+    assert _code(verifier, f"Bearer {token}x") == "bad_signature"
+
+
+def test_a_remembered_user_token_keeps_its_audience(
+    certs_server: CertsServer, signers: tuple[Signer, Signer], clock: Clock
+) -> None:
+    # One certs cache, two verifiers: a token remembered by one audience's verifier is not
+    # accepted by another's.
+    certs = GoogleCerts(certs_server.url, clock=clock)
+    ours = UserIdTokenVerifier("client-1.apps.googleusercontent.com", certs, clock=clock)
+    theirs = UserIdTokenVerifier("client-2.apps.googleusercontent.com", certs, clock=clock)
+    token = signers[0].mint(clock, aud="client-1.apps.googleusercontent.com", email="u@x.com")
+    assert ours.verify(token).email == "u@x.com"
+    with pytest.raises(AuthError) as info:
+        theirs.verify(token)
+    assert info.value.code == "wrong_audience"
+
+
+def test_the_memory_of_verified_tokens_is_bounded(
+    verifier: IdTokenVerifier, signers: tuple[Signer, Signer], clock: Clock
+) -> None:
+    first = signers[0].mint(clock, sub="first")
+    verifier.verify(f"Bearer {first}", AUD)
+    for i in range(VERIFIED_TOKENS_KEPT + 5):
+        verifier.verify(f"Bearer {signers[0].mint(clock, sub=str(i))}", AUD)
+    kept = verifier._checker._verified  # the one place to see it: the bound is the point
+    assert len(kept) == VERIFIED_TOKENS_KEPT
+    assert first not in kept  # the oldest went first...
+    assert verifier.verify(f"Bearer {first}", AUD).subject == "first"  # ...and still verifies
