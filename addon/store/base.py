@@ -34,11 +34,13 @@ class DatastoreBase:
         clock: Callable[[], datetime] = utcnow,
         *,
         transaction_budget: float = TRANSACTION_BUDGET_SECONDS,
+        raw_calls: bool = True,
     ) -> None:
         self._client = client
         self._clock = clock
         self._transaction_budget = transaction_budget
-        self._raw = RawCalls(client)
+        # False: every call through the library (as with a client without gRPC; tests).
+        self._raw = RawCalls(client, enabled=raw_calls)
 
     @classmethod
     def connect(cls, project: str, namespace: str | None = None) -> Self:
