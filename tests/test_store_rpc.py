@@ -106,26 +106,26 @@ def test_the_store_reads_through_it(datastore: Any) -> None:
     assert store.get_calendars(["nobody@example.com"]) == []
 
 
-def test_insert_writes_what_put_writes_and_never_overwrites(client: gds.Client) -> None:
-    raw = RawCalls(client)
-    entity = gds.Entity(
-        client.key("Calendar", "a", "Conference", "e1"), exclude_from_indexes=("blob",)
-    )
-    entity.update({"state": "active", "blob": b"x" * 20, "n": 1, "tags": ["a"], "when": None})
-    assert raw.insert(entity) is True
+@pytest.mark.parametrize("raw_calls", [True, False], ids=["raw", "library"])
+def test_insert_writes_what_put_writes_and_never_overwrites(
+    client: gds.Client, raw_calls: bool
+) -> None:
+    raw = RawCalls(client, enabled=raw_calls)
+    key = client.key("Calendar", "a", "Conference", "e1")
+    props = {"state": "active", "blob": b"x" * 20, "n": 1, "tags": ["a"], "when": None}
+    assert raw.insert(key, props, ("blob",)) is True
     twin = gds.Entity(
         client.key("Calendar", "a", "Conference", "e2"), exclude_from_indexes=("blob",)
     )
-    twin.update(dict(entity))
+    twin.update(props)
     client.put(twin)
-    stored, put = client.get(entity.key), client.get(twin.key)
-    assert dict(stored) == dict(put) == dict(entity)
+    stored, put = client.get(key), client.get(twin.key)
+    assert dict(stored) == dict(put) == props
     assert stored.exclude_from_indexes == put.exclude_from_indexes == {"blob"}
 
-    again = gds.Entity(entity.key)
-    again.update({"state": "deleted"})
-    assert raw.insert(again) is False  # refused: the stored record is left as it was
-    assert dict(client.get(entity.key)) == dict(entity)
+    # Refused: the stored record is left as it was.
+    assert raw.insert(key, {"state": "deleted"}, ()) is False
+    assert dict(client.get(key)) == props
 
 
 def test_concurrent_inserts_of_one_key_store_one(client: gds.Client) -> None:
@@ -134,9 +134,7 @@ def test_concurrent_inserts_of_one_key_store_one(client: gds.Client) -> None:
     results: dict[int, bool] = {}
 
     def insert(i: int) -> None:
-        entity = gds.Entity(key)
-        entity.update({"n": i})
-        results[i] = raw.insert(entity)
+        results[i] = raw.insert(key, {"n": i}, ())
 
     threads = [threading.Thread(target=insert, args=(i,)) for i in range(8)]
     for t in threads:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
@@ -82,12 +82,12 @@ class DatastoreBase:
 
         return self._retrying(attempt)
 
-    def _insert(self, entity: Any) -> bool:
-        """Write ``entity`` only if no entity has its key (one commit of an ``insert``
+    def _insert(self, key: Any, props: Mapping[str, Any], exclude: Collection[str]) -> bool:
+        """Write this entity only if no entity has its key (one commit of an ``insert``
         mutation, ``RawCalls.insert``). False when the entity exists: Datastore refused the
         insert, nothing was written. A retry after a lost answer finds its own insert there
         and answers False too; the caller then reads what is stored."""
-        return self._retrying(lambda: self._raw.insert(entity))
+        return self._retrying(lambda: self._raw.insert(key, props, exclude))
 
     def _retrying(self, fn: Callable[[], T]) -> T:
         """Run ``fn``, retrying with jittered backoff while Datastore aborts it for contention

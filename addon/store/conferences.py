@@ -178,7 +178,8 @@ class ConferenceRecords(DatastoreBase):
         transaction below read it and decide, as it does whenever a record was read."""
         if absent:
             stored = self._stamped(conference, 1)
-            if self._insert(self._conference_entity(stored)):
+            key = self._conf_key(stored.calendar_id, stored.event_id)
+            if self._insert(key, conference_to_props(stored), CONFERENCE_UNINDEXED):
                 return stored, True, None
 
         def run() -> tuple[Conference, bool, Conference | None]:

@@ -92,23 +92,21 @@ class RawCalls:
             pending = list(response.deferred)
         return found
 
-    def insert(self, entity: Any) -> bool:
-        """Write ``entity`` only if no entity has its key, in one non-transactional commit
-        whose one mutation is an ``insert``. False when Datastore refused it (the key exists):
-        nothing was written."""
+    def insert(self, key: Any, props: Mapping[str, Any], exclude: Collection[str]) -> bool:
+        """Write the entity of this key (a library ``Key``), properties and unindexed names
+        only if no entity has its key, in one non-transactional commit whose one mutation is
+        an ``insert``. False when Datastore refused it (the key exists): nothing was written."""
         from google.api_core import exceptions as gexc
 
         client = self._client
         rpcs = self._rpcs()
         if rpcs is None:
-            return _insert_through_batch(client, entity)
-        from google.cloud.datastore import helpers
-
+            return _insert_through_batch(client, key, props, exclude)
         request = rpcs["CommitRequest"](project_id=client.project)
         if client.database:
             request.database_id = client.database
         request.mode = rpcs["CommitRequest"].NON_TRANSACTIONAL
-        request.mutations.add().insert.CopyFrom(helpers.entity_to_protobuf(entity)._pb)
+        request.mutations.add().insert.CopyFrom(raw_entity(key_pb(key), props, exclude))
         try:
             self._send(rpcs["Commit"], request)
         except gexc.AlreadyExists:
@@ -375,11 +373,16 @@ class RawEntity(dict[str, Any]):
         self.key = RawKey(entity.key)
 
 
-def _insert_through_batch(client: Any, entity: Any) -> bool:
+def _insert_through_batch(
+    client: Any, key: Any, props: Mapping[str, Any], exclude: Collection[str]
+) -> bool:
     """The library's way: ``Batch.mutations`` is the documented list of the protobuf
     mutations the commit sends; ``put`` adds an upsert, turned into an insert here."""
     from google.api_core import exceptions as gexc
+    from google.cloud.datastore import Entity
 
+    entity = Entity(key, exclude_from_indexes=tuple(exclude))
+    entity.update(props)
     batch = client.batch()
     batch.begin()
     batch.put(entity)
