@@ -28,7 +28,7 @@ from addon.store.entities import (
 from addon.store.errors import LeaseLost
 from addon.store.preferences import USER_PREFERENCES, UserPreferences, preferences_from_entity
 from addon.store.records import CalendarState, Conference, EventSnapshot, PendingChange
-from addon.store.rpc import key_pb, raw_entity, raw_value
+from addon.store.rpc import LibraryWrites, RawTransaction
 
 # Datastore commits at most 500 mutations; the lease check reads one more entity.
 BATCH_ENTITIES = 400
@@ -232,77 +232,49 @@ class ConferenceRecords(DatastoreBase):
         ops += [("unpend", e) for e in pending_deletes]
         result = BatchResult()
         for i in range(0, len(ops), BATCH_ENTITIES):
-            chunk = ops[i : i + BATCH_ENTITIES]
-            if self._raw.fast:
-                attempt = functools.partial(self._commit_chunk_raw, calendar_id, owner, chunk)
-                stored, superseded = self._retrying(attempt)
-            else:
-                stored, superseded = self._transaction(
-                    functools.partial(self._commit_chunk, calendar_id, owner, chunk)
-                )
+            stored, superseded = self._commit_chunk(calendar_id, owner, ops[i : i + BATCH_ENTITIES])
             result.stored.extend(stored)
             result.superseded.extend(superseded)
         return result
 
-    def _commit_chunk_raw(
-        self, calendar_id: str, owner: str, chunk: list[tuple[str, Any]]
-    ) -> tuple[list[Conference], list[str]]:
-        """``_commit_chunk`` on raw messages (``addon.store.rpc``): the same reads, checks and
-        writes in one transaction, without making an ``Entity`` of every stored record to
-        read two of its properties, nor of every record written."""
-        records = [r for kind, r in chunk if kind == "record"]
-        cal_key = key_pb(self._cal_key(calendar_id))
-        keys = [key_pb(self._conf_key(calendar_id, r.event_id)) for r in records]
-        stored: list[Conference] = []
-        superseded: list[str] = []
-        with self._raw.transaction() as txn:
-            # One lookup: the lease (the fence) and the records as stored (compare-and-set).
-            found = txn.lookup([cal_key, *keys])
-            calendar = next((e for e in found if e.key.path[-1].kind == CALENDAR), None)
-            if calendar is None or raw_value(calendar, "lease_owner") != owner:
-                raise LeaseLost(calendar_id)
-            current = {e.key.path[-1].name: e for e in found if e.key.path[-1].kind == CONFERENCE}
-            for record, key in zip(records, keys, strict=True):
-                entity = current.get(record.event_id)
-                version = int(raw_value(entity, "version", 0) or 0) if entity is not None else 0
-                newer = entity is not None and record.snapshot.is_older_than(
-                    EventSnapshot.from_dict(json.loads(raw_value(entity, "snapshot")))
-                )
-                if version != record.version or newer:
-                    superseded.append(record.event_id)
-                    continue
-                new = self._stamped(record, version + 1)
-                txn.upsert(raw_entity(key, conference_to_props(new), CONFERENCE_UNINDEXED))
-                stored.append(new)
-            now = self._clock()
-            for kind, item in chunk:
-                if kind == "pending":
-                    props = pending_to_props(dataclasses.replace(item, updated_at=now))
-                    pending_key = key_pb(self._pending_key(calendar_id, item.event_id))
-                    txn.upsert(raw_entity(pending_key, props, PENDING_UNINDEXED))
-                elif kind == "unpend":
-                    txn.delete(key_pb(self._pending_key(calendar_id, item)))
-            txn.commit()
-        return stored, superseded
-
     def _commit_chunk(
         self, calendar_id: str, owner: str, chunk: list[tuple[str, Any]]
     ) -> tuple[list[Conference], list[str]]:
-        """The library's way (a client without gRPC): the same as ``_commit_chunk_raw``."""
-        from google.cloud import datastore
+        """One chunk in one transaction: on raw messages (``addon.store.rpc``, no ``Entity``
+        made of every record read or written), or the library's for a client without gRPC."""
+        if not self._raw.fast:
+            writes = LibraryWrites(self._client)
+            return self._transaction(
+                functools.partial(self._fenced_writes, calendar_id, owner, chunk, writes)
+            )
 
+        def attempt() -> tuple[list[Conference], list[str]]:
+            with self._raw.transaction() as txn:
+                done = self._fenced_writes(calendar_id, owner, chunk, txn)
+                txn.commit()
+            return done
+
+        return self._retrying(attempt)
+
+    def _fenced_writes(
+        self,
+        calendar_id: str,
+        owner: str,
+        chunk: list[tuple[str, Any]],
+        writes: RawTransaction | LibraryWrites,
+    ) -> tuple[list[Conference], list[str]]:
         records = [r for kind, r in chunk if kind == "record"]
         cal_key = self._cal_key(calendar_id)
         keys = [self._conf_key(calendar_id, r.event_id) for r in records]
         # One lookup: the lease (the fence) and the records as stored (compare-and-set).
-        found = self._client.get_multi([cal_key, *keys])
+        found = writes.read([cal_key, *keys])
         calendar = next((e for e in found if key_kind(e.key) == CALENDAR), None)
         if calendar is None or calendar.get("lease_owner") != owner:
             raise LeaseLost(calendar_id)
         current = {key_name(e.key): e for e in found if key_kind(e.key) == CONFERENCE}
         stored: list[Conference] = []
         superseded: list[str] = []
-        for record in records:
+        for record, key in zip(records, keys, strict=True):
             entity = current.get(record.event_id)
             version = int(entity.get("version", 0)) if entity is not None else 0
             newer = entity is not None and record.snapshot.is_older_than(
@@ -312,19 +284,15 @@ class ConferenceRecords(DatastoreBase):
                 superseded.append(record.event_id)
                 continue
             new = self._stamped(record, version + 1)
-            self._client.put(self._conference_entity(new))
+            writes.put(key, conference_to_props(new), CONFERENCE_UNINDEXED)
             stored.append(new)
         now = self._clock()
         for kind, item in chunk:
             if kind == "pending":
-                entity = datastore.Entity(
-                    self._pending_key(calendar_id, item.event_id),
-                    exclude_from_indexes=PENDING_UNINDEXED,
-                )
-                entity.update(pending_to_props(dataclasses.replace(item, updated_at=now)))
-                self._client.put(entity)
+                props = pending_to_props(dataclasses.replace(item, updated_at=now))
+                writes.put(self._pending_key(calendar_id, item.event_id), props, PENDING_UNINDEXED)
             elif kind == "unpend":
-                self._client.delete(self._pending_key(calendar_id, item))
+                writes.delete(self._pending_key(calendar_id, item))
         return stored, superseded
 
     # ---- pending changes ----------------------------------------------------------------

@@ -12,10 +12,10 @@ GAPIC client adds; the entities are made and read by the library's own ``helpers
 
 A sync's fenced commit (``ConferenceRecords.commit_batch``) runs its transaction the same
 way (``RawTransaction``: the lookup that begins it, the commit, a rollback when it fails),
-reading the two properties it needs from the raw entities and writing entities made by
-``raw_entity``, which builds the message ``entity_to_protobuf`` builds for the value types
-the store writes (a test compares them byte for byte) without the ``Entity`` and proto-plus
-objects in between.
+reading the raw entities through ``RawEntity`` (a property is read when asked for) and
+writing entities made by ``raw_entity``, which builds the message ``entity_to_protobuf``
+builds for the value types the store writes (a test compares them byte for byte) without the
+``Entity`` and proto-plus objects in between.
 
 Used only where the library would make the same plain call: inside a transaction
 (``client.current_transaction``) the library's call is used, as it is when the client does
@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 # The GAPIC client's default deadline for both calls (datastore_v1 transports' base).
@@ -41,7 +41,14 @@ _METHODS = ("Lookup", "Commit", "Rollback", "RunQuery")
 
 class RawCalls:
     def __init__(self, client: Any, *, enabled: bool = True) -> None:
+        from google.api_core.gapic_v1 import routing_header
+
         self._client = client
+        # The routing header the GAPIC client adds to every call (the same on each).
+        params = {"project_id": client.project}
+        if client.database:
+            params["database_id"] = client.database
+        self._routing = (routing_header.to_grpc_metadata(params),)
         self._lock = threading.Lock()
         self._stubs: dict[str, Any] | None = None
         self._built = not enabled  # disabled: never built, every call is the library's
@@ -80,13 +87,24 @@ class RawCalls:
         pending = [key.to_protobuf()._pb for key in keys]
         if any(k.partition_id.project_id != client.project for k in pending):
             raise ValueError("Keys do not match project")
+        return self._read(rpcs, pending)
+
+    def _read(
+        self, rpcs: Mapping[str, Any], pending: list[Any], txn: RawTransaction | None = None
+    ) -> list[Any]:
+        """The raw entities found for raw keys, read in ``txn`` when given (its first read
+        begins it, and the answer names it)."""
         found: list[Any] = []
         while pending:
-            request = rpcs["LookupRequest"](project_id=client.project)
-            if client.database:
-                request.database_id = client.database
+            request = self._request(rpcs, "Lookup")
+            if txn is not None and txn.id is None:
+                request.read_options.new_transaction.read_write.SetInParent()
+            elif txn is not None:
+                request.read_options.transaction = txn.id
             request.keys.extend(pending)
             response = self._send(rpcs["Lookup"], request)
+            if txn is not None and txn.id is None:
+                txn.id = response.transaction
             found.extend(r.entity for r in response.found)
             # Datastore may answer part of a big lookup and defer the rest: ask again.
             pending = list(response.deferred)
@@ -102,9 +120,7 @@ class RawCalls:
         rpcs = self._rpcs()
         if rpcs is None:
             return _insert_through_batch(client, key, props, exclude)
-        request = rpcs["CommitRequest"](project_id=client.project)
-        if client.database:
-            request.database_id = client.database
+        request = self._request(rpcs, "Commit")
         request.mode = rpcs["CommitRequest"].NON_TRANSACTIONAL
         request.mutations.add().insert.CopyFrom(raw_entity(key_pb(key), props, exclude))
         try:
@@ -163,19 +179,11 @@ class RawCalls:
         from google.api_core import exceptions as gexc
 
         try:
-            return rpc(request, metadata=self._metadata(), timeout=TIMEOUT_SECONDS)
+            return rpc(request, metadata=self._routing, timeout=TIMEOUT_SECONDS)
         except Exception as exc:
             if _is_grpc_error(exc):
                 raise gexc.from_grpc_error(exc) from exc
             raise
-
-    def _metadata(self) -> tuple[tuple[str, str], ...]:
-        from google.api_core.gapic_v1 import routing_header
-
-        params = {"project_id": self._client.project}
-        if self._client.database:
-            params["database_id"] = self._client.database
-        return (routing_header.to_grpc_metadata(params),)
 
     def _rpcs(self) -> dict[str, Any] | None:
         with self._lock:
@@ -236,30 +244,24 @@ class RawTransaction:
 
     def lookup(self, key_pbs: Sequence[Any]) -> list[Any]:
         """The raw entities found for these raw keys, read in the transaction."""
-        pending = list(key_pbs)
-        found: list[Any] = []
-        while pending:
-            request = self._calls._request(self._rpcs, "Lookup")
-            if self.id is None:
-                request.read_options.new_transaction.read_write.SetInParent()
-            else:
-                request.read_options.transaction = self.id
-            request.keys.extend(pending)
-            response = self._calls._send(self._rpcs["Lookup"], request)
-            if self.id is None:
-                self.id = response.transaction
-            found.extend(r.entity for r in response.found)
-            pending = list(response.deferred)
-        return found
+        return self._calls._read(self._rpcs, list(key_pbs), self)
 
     def upsert(self, entity_pb: Any) -> None:
         mutation = self._mutation_type()
         mutation.upsert.CopyFrom(entity_pb)
         self._mutations.append(mutation)
 
-    def delete(self, key_pb: Any) -> None:
+    # The same three operations as ``LibraryWrites``, on library keys: what a fenced commit
+    # does inside its transaction, whichever way it is made.
+    def read(self, keys: Sequence[Any]) -> list[RawEntity]:
+        return [RawEntity(e) for e in self.lookup([key_pb(k) for k in keys])]
+
+    def put(self, key: Any, props: Mapping[str, Any], exclude: Collection[str]) -> None:
+        self.upsert(raw_entity(key_pb(key), props, exclude))
+
+    def delete(self, key: Any) -> None:
         mutation = self._mutation_type()
-        mutation.delete.CopyFrom(key_pb)
+        mutation.delete.CopyFrom(key_pb(key))
         self._mutations.append(mutation)
 
     def commit(self) -> None:
@@ -362,15 +364,51 @@ class RawKey:
         self.flat_path = tuple(flat)
 
 
-class RawEntity(dict[str, Any]):
-    """A raw entity's properties (read as ``raw_value`` reads them) and its key's
-    ``flat_path``: what the store reads of a library ``Entity``, without making one."""
+class RawEntity(Mapping[str, Any]):
+    """A raw entity's properties (each read when asked for, as ``raw_value`` reads it) and
+    its key's ``flat_path``: what the store reads of a library ``Entity``, without making
+    one."""
 
-    __slots__ = ("key",)
+    __slots__ = ("_entity", "key")
 
     def __init__(self, entity: Any) -> None:
-        super().__init__((name, raw_value(entity, name)) for name in entity.properties)
+        self._entity = entity
         self.key = RawKey(entity.key)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._entity.properties:
+            raise KeyError(name)
+        return raw_value(self._entity, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entity.properties
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entity.properties)
+
+    def __len__(self) -> int:
+        return len(self._entity.properties)
+
+
+class LibraryWrites:
+    """``RawTransaction``'s ``read``, ``put`` and ``delete`` through the library's client,
+    inside the library's transaction (a client without gRPC)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def read(self, keys: Sequence[Any]) -> list[Any]:
+        return list(self._client.get_multi(keys))
+
+    def put(self, key: Any, props: Mapping[str, Any], exclude: Collection[str]) -> None:
+        from google.cloud.datastore import Entity
+
+        entity = Entity(key, exclude_from_indexes=tuple(exclude))
+        entity.update(props)
+        self._client.put(entity)
+
+    def delete(self, key: Any) -> None:
+        self._client.delete(key)
 
 
 def _insert_through_batch(
